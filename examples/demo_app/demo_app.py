@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""launchbay demo app: a small real web service used by the local deploy and every test.
+
+Commands:
+    demo_app.py serve        run the HTTP server (default)
+    demo_app.py migrate      apply pending schema migrations once, then exit
+    demo_app.py healthcheck  exit 0 when GET /health on this container answers 200
+
+Configuration (environment; every secret also accepts NAME_FILE pointing at a file):
+    DATABASE_URL      required  postgresql://user:password@host:5432/dbname
+    SECRET_KEY        required  at least 16 characters
+    APP_PORT          optional  listen port (default 8000)
+    APP_DRAIN_TIMEOUT optional  seconds to finish in-flight requests on SIGTERM (default 20)
+    APP_ENVIRONMENT   optional  free text shown in /health (default "development")
+
+Baked into the image at build time: APP_VERSION, APP_SCHEMA_VERSION (the highest migration
+this release knows) and APP_BROKEN (when "1", /health never reports healthy).
+"""
+
+import json
+import os
+import queue
+import re
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    import psycopg2
+    import psycopg2.extras
+except ImportError:  # pragma: no cover - the image always has it
+    psycopg2 = None
+
+MIGRATIONS_DIR = os.environ.get(
+    "APP_MIGRATIONS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+)
+MIGRATION_LOCK_ID = 4242001  # pg advisory lock key: one migrate at a time per database
+MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+MAX_SLOW_MS = 10000
+
+
+class ConfigError(Exception):
+    """A configuration problem that names the variable at fault."""
+
+
+def log(event, **fields):
+    """One JSON line on stdout per event."""
+    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z", "event": event}
+    record.update(fields)
+    sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def redact_dsn(url):
+    """The DSN with its password replaced, for logs and errors."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = "%s:***@%s" % (parts.username or "", parts.hostname or "")
+    if parts.port:
+        netloc += ":%d" % parts.port
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def read_setting(env, name, required=False, default=None):
+    """NAME from the environment, or the content of the file named by NAME_FILE."""
+    file_var = name + "_FILE"
+    if env.get(file_var):
+        path = env[file_var]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise ConfigError("%s=%s cannot be read: %s" % (file_var, path, exc.strerror))
+        if not value:
+            raise ConfigError("%s=%s is empty" % (file_var, path))
+        return value
+    value = env.get(name, "")
+    if value:
+        return value
+    if required:
+        raise ConfigError(
+            "missing required environment variable %s (or %s pointing at a file)" % (name, file_var)
+        )
+    return default
+
+
+def load_config(env, need_secret_key=True):
+    """Validate the environment; raise ConfigError naming the first bad variable."""
+    cfg = {}
+    cfg["database_url"] = read_setting(env, "DATABASE_URL", required=True)
+    parts = urllib.parse.urlsplit(cfg["database_url"])
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
+        raise ConfigError(
+            "DATABASE_URL must look like postgresql://user:password@host:5432/dbname, got %s"
+            % redact_dsn(cfg["database_url"])
+        )
+    if need_secret_key:
+        cfg["secret_key"] = read_setting(env, "SECRET_KEY", required=True)
+        if len(cfg["secret_key"]) < 16:
+            raise ConfigError("SECRET_KEY must be at least 16 characters long")
+    for name, default, low, high in (("APP_PORT", "8000", 1, 65535), ("APP_DRAIN_TIMEOUT", "20", 0, 600)):
+        raw = env.get(name, default)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError("%s must be an integer, got %r" % (name, raw))
+        if not low <= value <= high:
+            raise ConfigError("%s must be between %d and %d, got %d" % (name, low, high, value))
+        cfg[name.lower()] = value
+    cfg["environment"] = env.get("APP_ENVIRONMENT", "development")
+    cfg["version"] = env.get("APP_VERSION", "dev")
+    cfg["schema_version"] = int(env.get("APP_SCHEMA_VERSION", "0") or 0) or known_schema_version()
+    cfg["broken"] = env.get("APP_BROKEN", "0") == "1"
+    return cfg
+
+
+def list_migrations(limit=None):
+    """[(version, filename)] sorted, up to `limit` when given."""
+    found = []
+    for name in sorted(os.listdir(MIGRATIONS_DIR)):
+        match = MIGRATION_RE.match(name)
+        if match:
+            version = int(match.group(1))
+            if limit is None or version <= limit:
+                found.append((version, name))
+    return found
+
+
+def known_schema_version():
+    migrations = list_migrations()
+    return migrations[-1][0] if migrations else 0
+
+
+class Database:
+    """A tiny connection pool that throws away broken connections, so the app
+    reconnects by itself once PostgreSQL is back."""
+
+    def __init__(self, url, size=8):
+        self.url = url
+        self.pool = queue.LifoQueue(maxsize=size)
+
+    def _connect(self):
+        conn = psycopg2.connect(self.url, connect_timeout=3, application_name="demo_app")
+        conn.autocommit = True
+        return conn
+
+    def run(self, func):
+        try:
+            conn = self.pool.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            result = func(conn)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - the connection is gone anyway
+                pass
+            raise
+        try:
+            self.pool.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+        return result
+
+
+def db_schema_version(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('public.schema_migrations') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        return int(cur.fetchone()[0])
+
+
+class App:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.db = Database(cfg["database_url"])
+        self.draining = threading.Event()
+        self.inflight = 0
+        self.inflight_lock = threading.Lock()
+        self.idle = threading.Condition(self.inflight_lock)
+
+    # -- request accounting, for graceful shutdown -------------------------------------
+    def enter(self):
+        with self.inflight_lock:
+            self.inflight += 1
+
+    def leave(self):
+        with self.inflight_lock:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.notify_all()
+
+    def wait_idle(self, timeout):
+        deadline = time.monotonic() + timeout
+        with self.inflight_lock:
+            while self.inflight > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.idle.wait(remaining)
+        return True
+
+    # -- endpoints ----------------------------------------------------------------------
+    def health(self):
+        components = {}
+        status = 200
+        try:
+            db_version = self.db.run(db_schema_version)
+            components["database"] = {"status": "ok"}
+            components["schema"] = {
+                "status": "ok" if db_version >= self.cfg["schema_version"] else "behind",
+                "database": db_version,
+                "required": self.cfg["schema_version"],
+            }
+            if db_version < self.cfg["schema_version"]:
+                status = 503
+        except psycopg2.Error as exc:
+            components["database"] = {"status": "unreachable", "error": str(exc).strip().splitlines()[0][:200]}
+            status = 503
+        if self.cfg["broken"]:
+            components["selftest"] = {"status": "failing", "error": "this build is broken on purpose"}
+            status = 503
+        if self.draining.is_set():
+            components["lifecycle"] = {"status": "draining"}
+            status = 503
+        failing = sorted(k for k, v in components.items() if v.get("status") not in ("ok",))
+        body = {
+            "status": "ok" if status == 200 else "unhealthy",
+            "components": components,
+            "environment": self.cfg["environment"],
+        }
+        if failing:
+            body["failing"] = failing
+        return status, body
+
+    def list_records(self, limit):
+        def query(conn):
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(
+                    "SELECT id, note, created_at FROM records ORDER BY id DESC LIMIT %s", (limit,)
+                )
+                rows = cur.fetchall()
+                cur.execute("SELECT count(*) AS n FROM records")
+                total = cur.fetchone()["n"]
+            return rows, total
+
+        rows, total = self.db.run(query)
+        for row in rows:
+            row["created_at"] = row["created_at"].isoformat()
+        return 200, {"records": rows, "count": total}
+
+    def get_record(self, rec_id):
+        def query(conn):
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute("SELECT id, note, created_at FROM records WHERE id = %s", (rec_id,))
+                return cur.fetchone()
+
+        row = self.db.run(query)
+        if row is None:
+            return 404, {"error": "record %d not found" % rec_id}
+        row["created_at"] = row["created_at"].isoformat()
+        return 200, {"record": row}
+
+    def add_record(self, note):
+        def query(conn):
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(
+                    "INSERT INTO records (note) VALUES (%s) RETURNING id, note, created_at", (note,)
+                )
+                return cur.fetchone()
+
+        row = self.db.run(query)
+        row["created_at"] = row["created_at"].isoformat()
+        return 201, {"record": row}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "demo_app"
+    app = None  # set by serve()
+
+    def log_message(self, fmt, *args):  # replaced by one JSON line per request
+        pass
+
+    def _send(self, status, body):
+        body = dict(body)
+        body["version"] = self.app.cfg["version"]
+        payload = json.dumps(body, sort_keys=True).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-App-Version", self.app.cfg["version"])
+        if self.app.draining.is_set():
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        return status
+
+    def _dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        params = urllib.parse.parse_qs(url.query)
+        app = self.app
+        try:
+            if path == "/" and self.command in ("GET", "HEAD"):
+                return self._send(200, {"service": "launchbay demo app", "environment": app.cfg["environment"]})
+            if path == "/health" and self.command in ("GET", "HEAD"):
+                return self._send(*app.health())
+            if path == "/slow" and self.command == "GET":
+                ms = min(max(int(params.get("ms", ["500"])[0]), 0), MAX_SLOW_MS)
+                time.sleep(ms / 1000.0)
+                return self._send(200, {"slept_ms": ms})
+            if path == "/records" and self.command == "GET":
+                limit = min(max(int(params.get("limit", ["100"])[0]), 1), 10000)
+                return self._send(*app.list_records(limit))
+            if path == "/records" and self.command == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > 65536:
+                    return self._send(413, {"error": "body too large"})
+                try:
+                    data = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    return self._send(400, {"error": "body must be JSON"})
+                note = data.get("note") if isinstance(data, dict) else None
+                if not isinstance(note, str) or not note:
+                    return self._send(400, {"error": "field 'note' (non-empty string) is required"})
+                return self._send(*app.add_record(note))
+            match = re.match(r"^/records/(\d+)$", path)
+            if match and self.command == "GET":
+                return self._send(*app.get_record(int(match.group(1))))
+            return self._send(404, {"error": "no route for %s %s" % (self.command, path)})
+        except ValueError as exc:
+            return self._send(400, {"error": str(exc)})
+        except psycopg2.Error as exc:
+            return self._send(503, {"error": "database unavailable", "detail": str(exc).strip().splitlines()[0][:200]})
+
+    def _handle(self):
+        started = time.monotonic()
+        self.app.enter()
+        status = 500
+        try:
+            status = self._dispatch()
+        finally:
+            self.app.leave()
+            log(
+                "request",
+                method=self.command,
+                path=urllib.parse.urlsplit(self.path).path,
+                status=status,
+                ms=round((time.monotonic() - started) * 1000, 1),
+                remote=self.client_address[0],
+                version=self.app.cfg["version"],
+            )
+
+    do_GET = do_POST = do_HEAD = _handle
+
+
+def serve(cfg):
+    app = App(cfg)
+    Handler.app = app
+    server = ThreadingHTTPServer(("0.0.0.0", cfg["app_port"]), Handler)
+    server.daemon_threads = True
+    stopped = threading.Event()
+
+    def on_sigterm(signum, _frame):
+        if app.draining.is_set():
+            return
+        app.draining.set()
+        log("shutdown", signal=signal.Signals(signum).name, inflight=app.inflight)
+        # stop accepting: shutdown() waits for serve_forever() to return, so run it apart
+        threading.Thread(target=lambda: (server.shutdown(), stopped.set()), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, on_sigterm)
+    log(
+        "start",
+        version=cfg["version"],
+        schema_version=cfg["schema_version"],
+        port=cfg["app_port"],
+        database=redact_dsn(cfg["database_url"]),
+        environment=cfg["environment"],
+        broken=cfg["broken"],
+    )
+    server.serve_forever(poll_interval=0.2)
+    stopped.wait(5)
+    server.server_close()
+    finished = app.wait_idle(cfg["app_drain_timeout"])
+    log("stopped", drained=finished, inflight=app.inflight)
+    return 0
+
+
+def migrate(cfg):
+    """Apply every pending migration in one transaction, under an advisory lock."""
+    target = cfg["schema_version"]
+    deadline = time.monotonic() + 60
+    while True:  # bounded wait for the database to come up
+        try:
+            conn = psycopg2.connect(cfg["database_url"], connect_timeout=3, application_name="demo_app_migrate")
+            break
+        except psycopg2.OperationalError as exc:
+            if time.monotonic() > deadline:
+                log("migrate_failed", error="database unreachable: %s" % str(exc).strip().splitlines()[0][:200])
+                return 3
+            time.sleep(1)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+            if not cur.fetchone()[0]:
+                log("migrate_refused", error="another migration holds the advisory lock %d" % MIGRATION_LOCK_ID)
+                return 4
+        conn.commit()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                cur.execute("SELECT version FROM schema_migrations")
+                applied = {row[0] for row in cur.fetchall()}
+                pending = [(v, n) for v, n in list_migrations(target) if v not in applied]
+                for version, name in pending:
+                    with open(os.path.join(MIGRATIONS_DIR, name), encoding="utf-8") as handle:
+                        cur.execute(handle.read())
+                    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+                hold = float(os.environ.get("APP_MIGRATE_HOLD_SECONDS", "0") or 0)
+                if hold > 0:  # lets tests prove that a second migrate is refused meanwhile
+                    time.sleep(min(hold, 60))
+            conn.commit()
+        except psycopg2.Error as exc:
+            conn.rollback()
+            log("migrate_failed", error=str(exc).strip().splitlines()[0][:300])
+            return 5
+        finally:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+            conn.commit()
+        version = db_schema_version(conn)
+        log("migrated", applied=[n for _, n in pending], schema_version=version, version=cfg["version"])
+        return 0
+    finally:
+        conn.close()
+
+
+def healthcheck(env):
+    port = env.get("APP_PORT", "8000")
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%s/health" % port, timeout=3) as resp:
+            return 0 if resp.status == 200 else 1
+    except (OSError, ValueError):
+        return 1
+
+
+def main(argv=None, env=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    command = argv[0] if argv else "serve"
+    if command == "healthcheck":
+        return healthcheck(env)
+    if command not in ("serve", "migrate"):
+        sys.stderr.write("usage: demo_app.py [serve|migrate|healthcheck]\n")
+        return 2
+    try:
+        cfg = load_config(env, need_secret_key=(command == "serve"))
+    except ConfigError as exc:
+        log("config_error", error=str(exc))
+        sys.stderr.write("demo_app: configuration error: %s\n" % exc)
+        return 2
+    if command == "migrate":
+        return migrate(cfg)
+    return serve(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

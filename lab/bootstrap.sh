@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install what the README commands need, idempotently and quietly when done:
+#   - Debian packages (docker.io for the engine, debootstrap for the base image)
+#   - the Python venv in .venv from requirements.txt (re-installed when the file changes)
+#   - the checkout linked as .collections/ansible_collections/launchbay/webstack
+source "$(dirname "$0")/lib.sh"
+
+APT_PACKAGES=(docker.io debootstrap ca-certificates iproute2 openssl curl)
+
+need_apt=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || need_apt+=("${pkg}")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || lab_die "installing ${need_apt[*]} needs root (run with sudo)"
+  lab_log "installing Debian packages: ${need_apt[*]}"
+  lab_quiet apt-get update
+  DEBIAN_FRONTEND=noninteractive lab_quiet apt-get install -y --no-install-recommends "${need_apt[@]}"
+else
+  lab_log "ok: Debian packages"
+fi
+
+PYTHON="${LAUNCHBAY_PYTHON:-python3}"
+"${PYTHON}" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || lab_die "Python 3.11 or newer is needed (ansible-core 2.19); set LAUNCHBAY_PYTHON"
+req_hash="$(sha256sum "${REPO_DIR}/requirements.txt" | cut -c1-16)"
+stamp="${VENV_DIR}/.requirements-${req_hash}"
+if [ -f "${stamp}" ] && [ -x "${VENV_DIR}/bin/ansible-playbook" ]; then
+  lab_log "ok: venv ${VENV_DIR#"${REPO_DIR}"/} (requirements.txt unchanged)"
+else
+  if [ ! -x "${VENV_DIR}/bin/python" ]; then
+    "${PYTHON}" -m venv "${VENV_DIR}" 2>/dev/null || {
+      lab_log "python3-venv is missing; installing it"
+      lab_quiet apt-get update
+      DEBIAN_FRONTEND=noninteractive lab_quiet apt-get install -y python3-venv
+      "${PYTHON}" -m venv "${VENV_DIR}"
+    }
+  fi
+  lab_log "installing pinned Python requirements into ${VENV_DIR#"${REPO_DIR}"/} (a minute or two)"
+  lab_quiet "${VENV_DIR}/bin/pip" install --disable-pip-version-check -r "${REPO_DIR}/requirements.txt"
+  rm -f "${VENV_DIR}"/.requirements-*
+  touch "${stamp}"
+fi
+
+link="${REPO_DIR}/.collections/ansible_collections/launchbay/webstack"
+if [ "$(readlink "${link}" 2>/dev/null)" != "${REPO_DIR}" ]; then
+  mkdir -p "$(dirname "${link}")"
+  ln -sfn "${REPO_DIR}" "${link}"
+  lab_log "linked the checkout as launchbay.webstack in .collections/"
+fi
