@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# README command 1: deploy the whole stack with the demo app onto this machine.
+# Installs what is missing first (Debian packages, venv, Docker engine, lab images),
+# then runs: ansible-playbook playbooks/deploy.yml -i inventories/local
+# Extra arguments go to ansible-playbook (e.g. -e app_version=v2).
+source "$(dirname "$0")/lib.sh"
+bash "${LAB_DIR}/bootstrap.sh"
+bash "${LAB_DIR}/engine.sh" start
+bash "${LAB_DIR}/images.sh" postgres demo
+cd "${REPO_DIR}"
+export ANSIBLE_CONFIG="${REPO_DIR}/ansible.cfg"
+exec "${VENV_DIR}/bin/ansible-playbook" playbooks/deploy.yml -i inventories/local "$@"
