@@ -5,7 +5,7 @@
 #   - the checkout linked as .collections/ansible_collections/launchbay/webstack
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(docker.io debootstrap ca-certificates iproute2 openssl curl)
+APT_PACKAGES=(docker.io debootstrap shellcheck git ca-certificates iproute2 openssl curl)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -47,4 +47,14 @@ if [ "$(readlink "${link}" 2>/dev/null)" != "${REPO_DIR}" ]; then
   mkdir -p "$(dirname "${link}")"
   ln -sfn "${REPO_DIR}" "${link}"
   lab_log "linked the checkout as launchbay.webstack in .collections/"
+fi
+
+# ansible-test bootstraps pip in its sanity venvs with a script from a host that is
+# not reachable here; give it a stand-in that uses ensurepip and PyPI.
+pip_version="$("${VENV_DIR}/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages as g; print(g(type("P", (), {"version": "3.11"})())["pip"])')"
+get_pip="${HOME}/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if ! cmp -s "${LAB_DIR}/ansible_test_get_pip.py" "${get_pip}"; then
+  mkdir -p "$(dirname "${get_pip}")"
+  install -m 0644 "${LAB_DIR}/ansible_test_get_pip.py" "${get_pip}"
+  lab_log "installed the ansible-test pip bootstrap stand-in"
 fi

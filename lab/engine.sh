@@ -44,9 +44,9 @@ start() {
 
 stop() {
   local pid
-  pid="$(cat "${PID_FILE}" 2>/dev/null || pgrep -x dockerd || true)"
+  pid="$(cat "${PID_FILE}" 2>/dev/null || pgrep -x -o dockerd || true)"
   [ -n "${pid}" ] || return 0
-  kill -TERM ${pid} 2>/dev/null || true
+  kill -TERM "${pid}" 2>/dev/null || true
   wait_for down || lab_die "dockerd did not stop within ${START_TIMEOUT}s"
 }
 

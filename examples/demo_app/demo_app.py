@@ -446,7 +446,7 @@ def migrate(cfg):
                 cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
             conn.commit()
         version = db_schema_version(conn)
-        log("migrated", applied=[n for _, n in pending], schema_version=version, version=cfg["version"])
+        log("migrated", applied=[name for _version, name in pending], schema_version=version, version=cfg["version"])
         return 0
     finally:
         conn.close()

@@ -131,14 +131,14 @@ def redact_url(url, mask=DEFAULT_MASK, patterns=None):
         raise MaskingError("not a URL with a scheme and a host (like postgresql://user:pw@host/db)")
     netloc = parts.netloc
     if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
+        userinfo, _at, hostport = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = "%s:%s@%s" % (user, mask, hostport)
     query = parts.query
     if query:
         compiled = compile_patterns(patterns)
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_is_secret_key(k, compiled) for k, _ in pairs):
+        if any(_is_secret_key(k, compiled) for k, _value in pairs):
             query = urlencode([(k, mask if _is_secret_key(k, compiled) else v) for k, v in pairs], safe="*")
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 set -e
 if [ -f /sys/fs/cgroup/.lab-mounted ]; then exit 0; fi
-for m in $(awk '$2 ~ "^/sys/fs/cgroup/" {print $2}' /proc/mounts | sort -r); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+awk '$2 ~ "^/sys/fs/cgroup/" {print $2}' /proc/mounts | sort -r | while read -r m; do
+  umount "$m" 2>/dev/null || umount -l "$m" || true
+done
 umount /sys/fs/cgroup 2>/dev/null || umount -l /sys/fs/cgroup 2>/dev/null || true
 mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
 for c in cpu cpuacct cpuset memory devices freezer blkio pids; do

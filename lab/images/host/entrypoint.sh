@@ -5,7 +5,7 @@
 #   systempaths=unconfined` does on the CLI, which the Docker API (and so Molecule) cannot pass.
 set -e
 /usr/local/sbin/lab-cgroups
-for p in $(awk '$2 ~ "^/proc/" {print $2}' /proc/mounts | sort -r); do
+awk '$2 ~ "^/proc/" {print $2}' /proc/mounts | sort -r | while read -r p; do
   case "$p" in /proc/sys|/proc/sys/*|/proc/sysrq-trigger|/proc/irq|/proc/bus|/proc/fs|/proc/acpi|/proc/kcore|/proc/keys|/proc/timer_list|/proc/sched_debug|/proc/scsi|/proc/latency_stats|/proc/timer_stats)
     umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true ;;
   esac

@@ -1,0 +1,136 @@
+"""Fixtures for the integration tests: real containers from the lab images.
+
+Everything a test starts carries the label launchbay.test=integration and is removed
+before (leftovers of an interrupted run) and after the session. Traffic goes only to
+127.0.0.1 ports published by these containers.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREFIX = os.environ.get("LAUNCHBAY_LAB_IMAGE_PREFIX", "launchbay-lab")
+LABEL = "launchbay.test=integration"
+NETWORK = "lbi-net"
+
+
+def docker(*args, check=True, timeout=120, **kwargs):
+    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def cleanup():
+    ids = docker("ps", "-aq", "--filter", "label=" + LABEL, check=False).stdout.split()
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    docker("network", "rm", NETWORK, check=False)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=5):
+    """(status, headers, json body) of one request; never raises on HTTP errors."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
+
+
+def wait_until(predicate, timeout, what, interval=0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (OSError, ValueError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
+
+
+@pytest.fixture(scope="session")
+def lab_network():
+    cleanup()
+    docker("network", "create", "--label", LABEL, NETWORK)
+    yield NETWORK
+    cleanup()
+
+
+class Postgres:
+    def __init__(self, network):
+        self.name = "lbi-postgres"
+        self.password = "integration-test-pw-%d" % os.getpid()
+        docker(
+            "run", "-d", "--name", self.name, "--label", LABEL, "--network", network,
+            "-e", "POSTGRES_PASSWORD=" + self.password, "-e", "POSTGRES_DB=demo",
+            PREFIX + "/postgres:15",
+        )
+        wait_until(self.ready, 90, "PostgreSQL to accept connections")
+
+    @property
+    def url(self):
+        return "postgresql://postgres:%s@%s:5432/demo" % (self.password, self.name)
+
+    def ready(self):
+        res = docker("exec", self.name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres", check=False)
+        return res.returncode == 0
+
+    def psql(self, sql):
+        return docker("exec", self.name, "psql", "-U", "postgres", "-d", "demo", "-tAc", sql).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def postgres(lab_network):
+    return Postgres(lab_network)
+
+
+@pytest.fixture
+def run_app(lab_network, postgres):
+    """Start a demo app container; returns a handle with its base URL."""
+    started = []
+
+    def start(tag="v1", env=None, command=("serve",), name=None, publish=True):
+        name = name or "lbi-app-%d" % len(started)
+        args = ["run", "-d", "--name", name, "--label", LABEL, "--network", lab_network]
+        port = None
+        if publish:
+            port = free_port()
+            args += ["-p", "127.0.0.1:%d:8000" % port]
+        full_env = {"DATABASE_URL": postgres.url, "SECRET_KEY": "integration-secret-key-0123"}
+        full_env.update(env or {})
+        for key, value in full_env.items():
+            if value is not None:
+                args += ["-e", "%s=%s" % (key, value)]
+        args += ["%s/demo-app:%s" % (PREFIX, tag), *command]
+        docker(*args)
+        started.append(name)
+        handle = type("App", (), {})()
+        handle.name = name
+        handle.url = "http://127.0.0.1:%d" % port if port else None
+        return handle
+
+    yield start
+    for name in started:
+        docker("rm", "-f", name, check=False)
+
+
+def migrate(lab_network, postgres, tag="v1", env=None, name="lbi-migrate"):
+    args = ["run", "--rm", "--name", name, "--label", LABEL, "--network", lab_network, "-e", "DATABASE_URL=" + postgres.url]
+    for key, value in (env or {}).items():
+        args += ["-e", "%s=%s" % (key, value)]
+    return docker(*args, "%s/demo-app:%s" % (PREFIX, tag), "migrate", check=False)
