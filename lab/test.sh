@@ -85,6 +85,7 @@ PY
 
 stage_lint() {
   check "yamllint" yamllint -- yamllint --strict .
+  check "docs/configuration.md matches the argument specs" config-docs -- python lab/gen_config_docs.py --check
   check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline
 }
 

@@ -1,0 +1,78 @@
+"""The collection builds into a tarball that works from a clean collections path."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from conftest import REPO
+
+VENV_BIN = os.path.dirname(shutil.which("ansible-galaxy") or "/usr/bin/ansible-galaxy")
+
+
+def run(cmd, cwd, env):
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    work = tmp_path_factory.mktemp("build")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    (work / "ansible.cfg").write_text("[defaults]\n")
+    env["ANSIBLE_CONFIG"] = str(work / "ansible.cfg")  # not the checkout's ansible.cfg
+    built = run(["ansible-galaxy", "collection", "build", REPO, "--output-path", str(work)], cwd=str(work), env=env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarballs = list(work.glob("launchbay-webstack-*.tar.gz"))
+    assert len(tarballs) == 1
+    dest = work / "collections"
+    # no Galaxy server here: the dependencies come from the pinned ansible bundle
+    inst = run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])], cwd=str(work), env=env)
+    assert inst.returncode == 0, inst.stdout + inst.stderr
+    site = subprocess.run(["python", "-c", "import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[-1]))"],
+                          capture_output=True, text=True, check=True, env=env).stdout.strip()
+    env["ANSIBLE_COLLECTIONS_PATH"] = "%s:%s" % (dest, site)
+    return {"tarball": tarballs[0], "dest": dest, "env": env, "work": work}
+
+
+def test_tarball_leaves_out_the_lab_and_local_state(installed):
+    with tarfile.open(installed["tarball"]) as tar:
+        names = tar.getnames()
+    for must in ("MANIFEST.json", "roles/docker_host/meta/argument_specs.yml",
+                 "plugins/filter/redact_url.py", "playbooks/deploy.yml"):
+        assert must in names or "./" + must in names or any(n.endswith("/" + must) or n == must for n in names), must
+    assert not [n for n in names if n.split("/")[0] in (".venv", ".lab", ".collections", ".git", "lab")]
+
+
+def test_installed_collection_resolves_by_fqcn(installed):
+    env, work = installed["env"], str(installed["work"])
+    roles = run(["ansible-doc", "-t", "role", "-l", "launchbay.webstack"], cwd=work, env=env)
+    assert roles.returncode == 0, roles.stderr
+    for role in ("docker_host", "postgres", "app"):
+        assert "launchbay.webstack.%s" % role in roles.stdout
+    for name in ("mask_secret", "redact_url", "redact_mapping"):
+        doc = run(["ansible-doc", "-t", "filter", "launchbay.webstack." + name], cwd=work, env=env)
+        assert doc.returncode == 0 and str(installed["dest"]) in doc.stdout, doc.stdout + doc.stderr
+
+
+def test_installed_collection_runs_a_playbook(installed, tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.assert:\n        that:\n"
+        "          - \"'postgresql://a:pw@db/x' | launchbay.webstack.redact_url == 'postgresql://a:********@db/x'\"\n"
+        "    - ansible.builtin.include_role:\n        name: launchbay.webstack.docker_host\n"
+        "      vars:\n        docker_host_log_max_file: not-a-number\n"
+    )
+    res = run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)], cwd=str(tmp_path), env=installed["env"])
+    # the filter ran from the installed copy, and the role's argument spec stopped it before any change
+    assert "docker_host_log_max_file" in res.stdout + res.stderr
+    assert res.returncode != 0
+    assert re.search(r"TASK \[ansible.builtin.assert\][^\n]*\nok: \[localhost\]", res.stdout), res.stdout
+    assert re.search(r"changed=0\s+unreachable=0\s+failed=1", res.stdout), res.stdout
+    assert str(installed["dest"]) in run(
+        ["ansible-doc", "-t", "role", "launchbay.webstack.docker_host"], cwd=str(tmp_path), env=installed["env"]
+    ).stdout
