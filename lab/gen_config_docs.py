@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Generate docs/configuration.md from every role's meta/argument_specs.yml.
 
     lab/gen_config_docs.py          rewrite the guide

@@ -49,6 +49,16 @@ def http(method, url, body=None, timeout=5):
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
 
 
+def status_is(url, *statuses, timeout=5):
+    """A predicate for wait_until: the response when its status is one of `statuses`."""
+
+    def check():
+        response = http("GET", url, timeout=timeout)
+        return response if response[0] in statuses else None
+
+    return check
+
+
 def wait_until(predicate, timeout, what, interval=0.5):
     deadline = time.monotonic() + timeout
     last = None

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import LABEL, PREFIX, docker, http, migrate, wait_until
+from conftest import LABEL, PREFIX, docker, http, migrate, status_is, wait_until
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,7 +41,7 @@ def test_short_secret_key_is_refused(lab_network, postgres):
 
 def test_unmigrated_database_is_unhealthy_then_migrate_is_idempotent(lab_network, postgres, run_app):
     app = run_app("v1")
-    status, _h, body = wait_until(lambda: (lambda r: r if r[0] in (200, 503) else None)(http("GET", app.url + "/health")), 30, "the app to answer")
+    status, _h, body = wait_until(status_is(app.url + "/health", 200, 503), 30, "the app to answer")
     assert status == 503 and body["failing"] == ["schema"]
     first = migrate(lab_network, postgres, "v1")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -109,9 +109,7 @@ def test_database_outage_is_reported_and_recovered(run_app, postgres):
     wait_until(lambda: healthy(app), 30, "healthy before the outage")
     docker("stop", "-t", "20", postgres.name)
     try:
-        status, _h, body = wait_until(
-            lambda: (lambda r: r if r[0] == 503 else None)(http("GET", app.url + "/health", timeout=10)), 30, "503 during the outage"
-        )
+        status, _h, body = wait_until(status_is(app.url + "/health", 503, timeout=10), 30, "503 during the outage")
         assert body["failing"] == ["database"] and body["components"]["database"]["status"] == "unreachable"
         assert postgres.password not in json.dumps(body)
     finally:
@@ -136,10 +134,11 @@ def test_sigterm_finishes_in_flight_requests_and_exits_zero(run_app):
     docker("kill", "--signal", "TERM", app.name)
     thread.join(20)
     assert results["slow"][0] == 200 and results["slow"][2]["slept_ms"] == 2500
-    code = wait_until(
-        lambda: (lambda s: s if s.startswith("exited") else None)(docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", app.name).stdout.strip()),
-        15, "the app to exit",
-    )
+    def exited():
+        state = docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", app.name).stdout.strip()
+        return state if state.startswith("exited") else None
+
+    code = wait_until(exited, 15, "the app to exit")
     assert code == "exited 0"
     assert time.monotonic() - started < 10
     with pytest.raises(OSError):

@@ -1,0 +1,116 @@
+"""Secrets never appear in output, logs, docker inspect or files readable by others.
+
+Deploys a separate copy of the stack (its own containers, volume, directories and
+fresh secrets) with playbooks/deploy.yml at -vvv, then searches everything for each
+secret value: the whole playbook output, `docker inspect` and `docker logs` of every
+container it made, and every file the roles wrote. The only files allowed to hold a
+secret are the secret files themselves, and those must be mode 0400/0600 and not
+readable by others.
+"""
+
+import json
+import os
+import secrets
+import stat
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+NAME = "lbleak"
+PG = NAME + "_postgres"
+VOLUME = NAME + "_pgdata"
+PG_DIR = "/etc/launchbay/" + NAME + "-postgres"
+APP_DIR = "/etc/launchbay/apps/" + NAME
+
+
+def cleanup():
+    subprocess.run(["docker", "rm", "-f", "-v", NAME, PG, NAME + "-migrate"], capture_output=True, check=False)
+    subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
+    subprocess.run(["rm", "-rf", PG_DIR, APP_DIR], check=False)
+
+
+@pytest.fixture(scope="module")
+def leak_run():
+    cleanup()
+    values = {
+        "postgres_superuser_password": "LeakSU-" + secrets.token_hex(12),
+        "postgres_initial_user_password": "LeakApp-" + secrets.token_hex(12),
+        "secret_key": "LeakKey-" + secrets.token_hex(16),
+    }
+    extra = {
+        "app_name": NAME,
+        "postgres_container_name": PG,
+        "postgres_data_volume": VOLUME,
+        "postgres_config_dir": PG_DIR,
+        "app_published_ports": ["127.0.0.1:18089"],
+        "app_public_url": "http://127.0.0.1:18089/",
+        "postgres_superuser_password": values["postgres_superuser_password"],
+        "postgres_initial_user_password": values["postgres_initial_user_password"],
+        "app_secrets": {
+            "DATABASE_URL": "postgresql://%s:%s@%s:5432/%s" % (NAME, values["postgres_initial_user_password"], PG, NAME),
+            "SECRET_KEY": values["secret_key"],
+        },
+    }
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run(
+        ["ansible-playbook", "-vvv", "playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(extra)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    yield {"values": values, "result": res}
+    cleanup()
+
+
+def test_deploy_succeeded_and_app_answers(leak_run):
+    res = leak_run["result"]
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    import urllib.request
+
+    with urllib.request.urlopen("http://127.0.0.1:18089/health", timeout=5) as resp:
+        assert resp.status == 200 and json.loads(resp.read())["components"]["database"]["status"] == "ok"
+
+
+def test_no_secret_in_playbook_output(leak_run):
+    out = leak_run["result"].stdout + leak_run["result"].stderr
+    assert len(out) > 50000  # -vvv really was verbose
+    for name, value in leak_run["values"].items():
+        assert value not in out, "%s appears in the -vvv output" % name
+
+
+def test_no_secret_in_docker_inspect_or_logs(leak_run):
+    for container in (NAME, PG):
+        inspect = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
+        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
+        assert json.loads(inspect)[0]["State"]["Running"]
+        for name, value in leak_run["values"].items():
+            assert value not in inspect, "%s in docker inspect %s" % (name, container)
+            assert value not in logs.stdout + logs.stderr, "%s in docker logs %s" % (name, container)
+
+
+def test_no_secret_in_process_list(leak_run):
+    for container in (NAME, PG):
+        ps = subprocess.run(["docker", "top", container, "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+        for name, value in leak_run["values"].items():
+            assert value not in ps, "%s on a command line in %s" % (name, container)
+
+
+def test_secrets_only_in_private_secret_files(leak_run):
+    holders = []
+    for root in (PG_DIR, APP_DIR):
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as handle:
+                    content = handle.read().decode("utf-8", "replace")
+                if any(value in content for value in leak_run["values"].values()):
+                    holders.append(path)
+                    mode = stat.S_IMODE(os.stat(path).st_mode)
+                    assert mode in (0o400, 0o600), "%s holds a secret with mode %o" % (path, mode)
+                    assert "/secrets/" in path, "%s holds a secret outside a secrets directory" % path
+            dir_mode = stat.S_IMODE(os.stat(dirpath).st_mode)
+            if dirpath.endswith("/secrets"):
+                assert not dir_mode & 0o077, "%s is open to others (%o)" % (dirpath, dir_mode)
+    assert sorted(os.path.basename(p) for p in holders) == [
+        "DATABASE_URL", "SECRET_KEY", "initial_user_password", "superuser_password"
+    ]

@@ -1,0 +1,133 @@
+"""Bad input stops playbooks/deploy.yml in its preflight play, before any host changes.
+
+Each case runs the real deploy against this machine (the local inventory) with one bad
+input, and asserts: the run fails, the message names the variable and what is expected,
+the failure happened before the first play that changes anything, no secret value is
+printed, and the host is exactly as before (containers, networks, volumes, files).
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+SECRET_DIR = os.path.join(REPO, ".lab", "secrets")
+
+CASES = [
+    # (id, extra vars, expected text)
+    ("image-without-tag", {"app_image": "registry.example.com/shop"}, "app_image must name a tag or a digest"),
+    ("image-upper-case", {"app_image": "Shop:1.0"}, "app_image must name a tag or a digest"),
+    ("image-bad-digest", {"app_image": "shop@sha256:abc"}, "app_image must name a tag or a digest"),
+    ("image-missing", {"app_image": None}, "app_image"),
+    ("app-name-space", {"app_name": "my shop"}, "app_name must be letters, digits"),
+    ("app-port-text", {"app_port": "http"}, "app_port"),
+    ("app-env-string", {"app_env": "FOO=bar"}, "app_env"),
+    ("app-secret-lowercase-key", {"app_secrets": {"db_url": "postgresql://a:b@c/d"}}, "app_secrets: every key must be an environment variable name"),
+    ("app-secret-empty", {"app_secrets": {"SECRET_KEY": ""}}, "every value non-empty"),
+    ("app-restart-policy", {"app_restart_policy": "sometimes"}, "app_restart_policy"),
+    ("app-health-retries", {"app_healthcheck_retries": "three"}, "app_healthcheck_retries"),
+    ("app-published-port", {"app_published_ports": ["localhost:80:90"]}, "app_published_ports entries look like"),
+    ("pg-password-short", {"postgres_superuser_password": "short-pw"}, "postgres_superuser_password must be at least 12 characters"),
+    ("pg-password-weak", {"postgres_superuser_password": "PasswordPassword"}, "postgres_superuser_password must be at least 12 characters and not a well-known"),
+    ("pg-password-missing", {"postgres_superuser_password": None}, "postgres_superuser_password"),
+    ("pg-app-password-same", {"postgres_superuser_password": "Same-Password-123", "postgres_initial_user_password": "Same-Password-123"},
+     "different from postgres_superuser_password"),
+    ("pg-database-name", {"postgres_initial_database": "Bad-Name"}, "lower-case SQL identifiers"),
+    ("pg-user-is-superuser", {"postgres_initial_user": "postgres"}, "must not be the superuser"),
+    ("pg-stop-timeout", {"postgres_stop_timeout": "long"}, "postgres_stop_timeout"),
+    ("pg-restart-policy", {"postgres_restart_policy": "forever"}, "postgres_restart_policy"),
+    ("docker-log-max-file", {"docker_host_log_max_file": "many"}, "docker_host_log_max_file"),
+    ("docker-log-max-size", {"docker_host_log_max_size": "10 MB"}, "docker_host_log_max_size like '10m'"),
+    ("docker-package-source", {"docker_host_package_source": "snap"}, "docker_host_package_source"),
+    ("docker-external-no-command", {"docker_host_restart_command": []}, "docker_host_restart_command set when"),
+    ("docker-registry-no-password", {"docker_host_registries": [{"registry": "ghcr.io", "username": "ci"}]}, "password"),
+    ("docker-same-networks", {"docker_host_public_network": "net", "docker_host_internal_network": "net"}, "different"),
+    ("docker-live-restore", {"docker_host_live_restore": "sometimes"}, "docker_host_live_restore"),
+]
+
+INVENTORY_CASES = [
+    ("no-db-host", "webstack_db: {hosts: {}}\n        webstack_app: {hosts: {localhost: }}", "must hold exactly one host"),
+    ("two-db-hosts", "webstack_db: {hosts: {localhost: , db2.invalid: }}\n        webstack_app: {hosts: {localhost: }}", "must hold exactly one host"),
+    ("app-host-without-db", "webstack_db: {hosts: {localhost: }}\n        webstack_app: {hosts: {localhost: , web2.invalid: }}", "could not reach it"),
+    ("no-app-host", "webstack_db: {hosts: {localhost: }}\n        webstack_app: {hosts: {}}", "no host in the group webstack_app"),
+]
+
+
+def snapshot():
+    """Everything the deploy could change on this machine."""
+
+    def out(*cmd):
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+
+    state = {
+        "containers": out("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Image}} {{.State}} {{.CreatedAt}}"),
+        "networks": out("docker", "network", "ls", "--no-trunc", "-q", "--filter", "label=launchbay.role=docker_host"),
+        "volumes": out("docker", "volume", "ls", "-q"),
+        "files": {},
+    }
+    for root in ("/etc/launchbay", "/etc/docker"):
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                stat = os.stat(path)
+                with open(path, "rb") as handle:
+                    state["files"][path] = (hashlib.sha256(handle.read()).hexdigest(), stat.st_mode, stat.st_mtime_ns)
+    return state
+
+
+def run_deploy(extra, inventory=None):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    cmd = [
+        "ansible-playbook", os.path.join(REPO, "playbooks", "deploy.yml"),
+        "-i", inventory or os.path.join(REPO, "inventories", "local"),
+        "-e", json.dumps(dict({"_local_secrets": SECRET_DIR}, **extra)),
+    ]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def assert_stopped_in_preflight(res, expected, before):
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert expected in out, out[-3000:]
+    assert "PLAY [Prepare the Docker hosts]" not in out, "failed after the preflight play:\n" + out[-3000:]
+    assert "changed=0" in out and "changed=1" not in out
+    assert snapshot() == before
+    for name in os.listdir(SECRET_DIR):  # the local environment's real secrets
+        with open(os.path.join(SECRET_DIR, name), encoding="utf-8") as handle:
+            assert handle.read().strip() not in out, "secret %s printed" % name
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    """The local stack as it is before the bad inputs (deployed once if absent)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run(
+        [os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+
+@pytest.mark.parametrize("extra, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_stops_in_preflight(deployed, extra, expected):
+    before = snapshot()
+    assert_stopped_in_preflight(run_deploy(extra), expected, before)
+
+
+@pytest.mark.parametrize("groups, expected", [c[1:] for c in INVENTORY_CASES], ids=[c[0] for c in INVENTORY_CASES])
+def test_inventory_that_makes_no_sense_stops_in_preflight(deployed, tmp_path, groups, expected):
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  children:\n    webstack:\n      children:\n        %s\n"
+        "      vars:\n        ansible_connection: local\n        ansible_python_interpreter: %s\n" % (groups, sys.executable)
+    )
+    os.symlink(os.path.join(REPO, "inventories", "local", "group_vars"), tmp_path / "group_vars")
+    before = snapshot()
+    assert_stopped_in_preflight(run_deploy({}, inventory=str(tmp_path)), expected, before)
+
+
+def test_case_table_is_large_enough():
+    assert len(CASES) + len(INVENTORY_CASES) >= 20
