@@ -69,7 +69,10 @@ def test_installed_collection_runs_a_playbook(installed, tmp_path):
         "    - ansible.builtin.include_role:\n        name: launchbay.webstack.docker_host\n"
         "      vars:\n        docker_host_log_max_file: not-a-number\n"
     )
-    res = run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)], cwd=str(tmp_path), env=installed["env"])
+    res = run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
+        cwd=str(tmp_path), env=installed["env"],
+    )
     # the filter ran from the installed copy, and the role's argument spec stopped it before any change
     assert "docker_host_log_max_file" in res.stdout + res.stderr
     assert res.returncode != 0

@@ -134,6 +134,7 @@ def test_sigterm_finishes_in_flight_requests_and_exits_zero(run_app):
     docker("kill", "--signal", "TERM", app.name)
     thread.join(20)
     assert results["slow"][0] == 200 and results["slow"][2]["slept_ms"] == 2500
+
     def exited():
         state = docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", app.name).stdout.strip()
         return state if state.startswith("exited") else None
