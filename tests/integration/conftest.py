@@ -19,6 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PREFIX = os.environ.get("LAUNCHBAY_LAB_IMAGE_PREFIX", "launchbay-lab")
 LABEL = "launchbay.test=integration"
 NETWORK = "lbi-net"
+# Where the local inventory keeps the secrets it generates (see inventories/local).
+LOCAL_SECRETS = os.environ.get("LAUNCHBAY_LOCAL_SECRETS", os.path.expanduser("~/.config/launchbay/local-secrets"))
 
 
 def docker(*args, check=True, timeout=120, **kwargs):

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, http
+from conftest import LOCAL_SECRETS, REPO, http
 
 URL = "http://127.0.0.1:8080"
 
@@ -57,7 +57,7 @@ def test_release_switch_keeps_the_data(deployed_v1):
 
 def test_failed_migration_stops_with_masked_output_and_old_release_serving(deployed_v1):
     assert version() == "v1"
-    with open(os.path.join(REPO, ".lab", "secrets", "app_secret_key"), encoding="utf-8") as handle:
+    with open(os.path.join(LOCAL_SECRETS, "app_secret_key"), encoding="utf-8") as handle:
         secret_key = handle.read().strip()
     failing = {
         "app_migrate_entrypoint": ["sh", "-c"],

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import LOCAL_SECRETS, REPO
 
-SECRET_DIR = os.path.join(REPO, ".lab", "secrets")
+SECRET_DIR = LOCAL_SECRETS
 
 CASES = [
     # (id, extra vars, expected text)
