@@ -111,6 +111,4 @@ def test_secrets_only_in_private_secret_files(leak_run):
             dir_mode = stat.S_IMODE(os.stat(dirpath).st_mode)
             if dirpath.endswith("/secrets"):
                 assert not dir_mode & 0o077, "%s is open to others (%o)" % (dirpath, dir_mode)
-    assert sorted(os.path.basename(p) for p in holders) == [
-        "DATABASE_URL", "SECRET_KEY", "initial_user_password", "superuser_password"
-    ]
+    assert sorted(os.path.basename(p) for p in holders) == ["DATABASE_URL", "SECRET_KEY", "superuser_password"]
