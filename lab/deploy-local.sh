@@ -6,7 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 bash "${LAB_DIR}/bootstrap.sh"
 bash "${LAB_DIR}/engine.sh" start
-bash "${LAB_DIR}/images.sh" postgres demo
+bash "${LAB_DIR}/images.sh" postgres traefik pebble demo
+bash "${LAB_DIR}/acme.sh"
 cd "${REPO_DIR}" || exit 1
 export ANSIBLE_CONFIG="${REPO_DIR}/ansible.cfg"
 exec "${VENV_DIR}/bin/ansible-playbook" playbooks/deploy.yml -i inventories/local "$@"

@@ -104,7 +104,7 @@ def normalize_secrets(secrets):
             secret = str(secret)
         if secret:
             values.add(secret)
-    return sorted(values, key=len, reverse=True)
+    return sorted(values, key=lambda v: (-len(v), v))
 
 
 def redact_text(text, secrets, mask=DEFAULT_MASK):

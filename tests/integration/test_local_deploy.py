@@ -3,13 +3,44 @@
 import json
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
 
-from conftest import LOCAL_SECRETS, REPO, http
+from conftest import LOCAL_SECRETS, REPO
 
-URL = "http://127.0.0.1:8080"
+DOMAIN = "demo.launchbay.test"
+URL = "https://%s" % DOMAIN
+LAB_ACME = os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme"))
+
+
+def https(method, path, body=None):
+    """(status, headers, json) over HTTPS through Traefik on 127.0.0.1, verified with the lab CA's root."""
+    cmd = ["curl", "-sS", "-i", "-X", method, "--max-time", "10", "--resolve", "%s:443:127.0.0.1" % DOMAIN,
+           "--cacert", os.path.join(LAB_ACME, "pebble-root.pem"), URL + path]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data", json.dumps(body)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+    if res.returncode != 0:
+        return 0, {}, {"error": res.stderr.strip()}
+    head, _sep, payload = res.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    headers = {name.lower(): value for name, value in headers.items()}  # HTTP/2 names are lower-case
+    return int(lines[0].split()[1]), headers, json.loads(payload or "{}")
+
+
+def wait_https(path="/health", status=200, timeout=60):
+    """The first response with that status (the certificate may still be on its way)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = https("GET", path)
+        if last[0] == status:
+            return last
+        time.sleep(1)
+    raise AssertionError("no %d from %s%s within %ss; last: %r" % (status, URL, path, timeout, last))
 
 
 def deploy(*args):
@@ -24,14 +55,32 @@ def deploy(*args):
 def deployed_v1():
     res, out = deploy()
     assert res.returncode == 0, out[-4000:]
-    assert "The app answers at http://127.0.0.1:8080/" in out
+    assert "The app answers at https://%s/" % DOMAIN in out
+    wait_https()
     return out
 
 
 def version():
-    status, headers, body = http("GET", URL + "/health")
-    assert status == 200, body
-    return headers["X-App-Version"]
+    _status, headers, _body = wait_https()
+    return headers["x-app-version"]
+
+
+def test_https_with_a_certificate_from_the_acme_ca(deployed_v1):
+    cert = subprocess.run(
+        "echo | openssl s_client -connect 127.0.0.1:443 -servername %s 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName" % DOMAIN,
+        shell=True, capture_output=True, text=True, timeout=20, check=False,
+    ).stdout
+    assert "issuer=CN = Pebble Intermediate CA" in cert and "DNS:%s" % DOMAIN in cert, cert
+    status, headers, body = wait_https()
+    assert body["status"] == "ok" and headers["x-app-version"] == body["version"]
+    assert "max-age=31536000" in headers.get("strict-transport-security", "")
+    redirect = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--resolve", "%s:80:127.0.0.1" % DOMAIN,
+         "http://%s/records?x=1" % DOMAIN], capture_output=True, text=True, timeout=20, check=False,
+    ).stdout
+    assert redirect in ("301 https://%s/records?x=1" % DOMAIN, "308 https://%s/records?x=1" % DOMAIN)
+    published = subprocess.run(["docker", "port", "demo"], capture_output=True, text=True, check=False).stdout
+    assert published.strip() == ""  # only Traefik is published
 
 
 def test_second_run_changes_nothing(deployed_v1):
@@ -44,12 +93,12 @@ def test_second_run_changes_nothing(deployed_v1):
 
 def test_release_switch_keeps_the_data(deployed_v1):
     note = "kept-%s" % uuid.uuid4().hex
-    status, _h, body = http("POST", URL + "/records", {"note": note})
+    status, _h, body = https("POST", "/records", {"note": note})
     assert status == 201
     res, out = deploy("-e", "app_version=v2")
     assert res.returncode == 0, out[-3000:]
     assert version() == "v2"
-    assert http("GET", URL + "/records/%d" % body["record"]["id"])[2]["record"]["note"] == note
+    assert https("GET", "/records/%d" % body["record"]["id"])[2]["record"]["note"] == note
     res, out = deploy()
     assert res.returncode == 0, out[-3000:]
     assert version() == "v1"

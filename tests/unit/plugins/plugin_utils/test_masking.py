@@ -4,7 +4,7 @@ from ansible_collections.launchbay.webstack.plugins.plugin_utils import _masking
 
 
 def test_normalize_secrets_longest_first_and_skips_empty():
-    assert m.normalize_secrets(["ab", None, "", "abcd", 12, b"xyz", "ab"]) == ["abcd", "xyz", "ab", "12"]
+    assert m.normalize_secrets(["ab", None, "", "abcd", 12, b"xyz", "ab"]) == ["abcd", "xyz", "12", "ab"]
 
 
 def test_redact_text_masks_known_values_and_url_passwords():
