@@ -49,6 +49,24 @@ CASES = [
     ("docker-registry-no-password", {"docker_host_registries": [{"registry": "ghcr.io", "username": "ci"}]}, "password"),
     ("docker-same-networks", {"docker_host_public_network": "net", "docker_host_internal_network": "net"}, "different"),
     ("docker-live-restore", {"docker_host_live_restore": "sometimes"}, "docker_host_live_restore"),
+    ("docker-bad-subnet", {"docker_host_public_network_subnet": "172.30.0.0"}, "subnets in CIDR form"),
+    ("domain-malformed", {"app_domains": ["Shop_Example.com"]}, "app_domains must be unique lower-case domain names"),
+    ("domain-repeated", {"app_domains": ["a.example.com", "a.example.com"]}, "app_domains must be unique lower-case domain names"),
+    ("path-prefix", {"app_path_prefix": "api"}, "app_path_prefix must start with '/'"),
+    ("dashboard-plain-password", {"traefik_dashboard_enabled": True, "traefik_dashboard_host": "traefik.example.com",
+                                  "traefik_dashboard_users": ["admin:plain-dashboard-pw"]}, "plain passwords are refused"),
+    ("dashboard-no-host", {"traefik_dashboard_enabled": True, "traefik_dashboard_users": ["admin:$apr1$abc$def"]},
+     "traefik_dashboard_enabled needs traefik_dashboard_host"),
+    ("domain-claimed-twice", {"traefik_dashboard_enabled": True, "traefik_dashboard_host": "demo.launchbay.test",
+                              "traefik_dashboard_users": ["admin:$apr1$abc$def"]}, "set more than once"),
+    ("acme-dns-without-provider", {"traefik_acme_challenge": "dns"}, "traefik_acme_dns_provider is required"),
+    ("acme-ca-not-https", {"traefik_acme_ca_server": "http://ca.example.com/dir"}, "must be an https:// URL"),
+    ("acme-challenge-unknown", {"traefik_acme_challenge": "email"}, "traefik_acme_challenge"),
+    ("tls-too-old", {"traefik_tls_min_version": "VersionTLS10"}, "traefik_tls_min_version"),
+    ("pg-public-bind", {"postgres_admin_bind": "0.0.0.0:5432"}, "never published on a public interface"),
+    ("pg-mode-unknown", {"postgres_mode": "cluster"}, "postgres_mode"),
+    ("pg-external-without-url", {"postgres_mode": "external"}, "postgres_mode 'external' needs postgres_external_url"),
+    ("pg-memory-tiny", {"postgres_memory_mb": 64}, "postgres_memory_mb must be at least 256"),
 ]
 
 INVENTORY_CASES = [
@@ -98,6 +116,7 @@ def assert_stopped_in_preflight(res, expected, before):
     assert "PLAY [Prepare the Docker hosts]" not in out, "failed after the preflight play:\n" + out[-3000:]
     assert "changed=0" in out and "changed=1" not in out
     assert snapshot() == before
+    assert "plain-dashboard-pw" not in out
     for name in os.listdir(SECRET_DIR):  # the local environment's real secrets
         with open(os.path.join(SECRET_DIR, name), encoding="utf-8") as handle:
             assert handle.read().strip() not in out, "secret %s printed" % name
