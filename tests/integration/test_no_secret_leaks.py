@@ -45,6 +45,7 @@ def leak_run():
         "postgres_data_volume": VOLUME,
         "postgres_config_dir": PG_DIR,
         "app_published_ports": ["127.0.0.1:18089"],
+        "app_domains": ["leak.launchbay.test"],
         "app_public_url": "http://127.0.0.1:18089/",
         "postgres_superuser_password": values["postgres_superuser_password"],
         "postgres_initial_user_password": values["postgres_initial_user_password"],
@@ -79,7 +80,7 @@ def test_no_secret_in_playbook_output(leak_run):
 
 
 def test_no_secret_in_docker_inspect_or_logs(leak_run):
-    for container in (NAME, PG):
+    for container in (NAME, PG, "launchbay_traefik"):
         inspect = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
         logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
         assert json.loads(inspect)[0]["State"]["Running"]
