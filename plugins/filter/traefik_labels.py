@@ -9,7 +9,7 @@ name: traefik_labels
 short_description: Docker labels that route an app's domains through Traefik
 version_added: 0.1.0
 description:
-  - Turns a list of domains into the Docker labels Traefik's docker provider reads: one router per
+  - Turns a list of domains into the Docker labels read by Traefik's docker provider, with one router per
     domain (so each domain gets its own certificate) on the C(websecure) entrypoint with the ACME
     resolver, all pointing at one service on the app's port.
   - An empty list gives no labels (the app is not routed).
