@@ -1,0 +1,121 @@
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._deploy_lock import DeployLock, LockError
+
+
+class Clock(object):
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def lock(tmp_path, clock):
+    return DeployLock(str(tmp_path / "locks"), "production", clock=clock, sleep=clock.sleep)
+
+
+def test_acquire_writes_a_private_file(lock):
+    changed, record, broken, waited = lock.acquire("alice", "run-1", "deploy v2", ttl=600)
+    assert changed and broken is None and waited == 0
+    assert record["owner"] == "alice" and record["reason"] == "deploy v2" and record["ttl"] == 600
+    assert stat.S_IMODE(os.stat(lock.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(lock.path)).st_mode) == 0o700
+    with open(lock.path, encoding="utf-8") as handle:
+        assert json.load(handle)["token"] == "run-1"
+
+
+def test_same_run_acquires_again_without_change(lock):
+    lock.acquire("alice", "run-1")
+    changed, record, _broken, _waited = lock.acquire("alice", "run-1")
+    assert not changed and record["token"] == "run-1"
+
+
+def test_other_run_fails_at_once_naming_the_holder(lock, clock):
+    lock.acquire("alice", "run-1", "deploy v2")
+    clock.now += 42
+    with pytest.raises(LockError) as err:
+        lock.acquire("bob", "run-2")
+    assert "held by alice" in str(err.value) and "42s ago" in str(err.value) and "deploy v2" in str(err.value)
+    assert err.value.holder["owner"] == "alice"
+    assert clock.slept == []
+
+
+def test_waits_with_backoff_then_gives_up(lock, clock):
+    lock.acquire("alice", "run-1")
+    with pytest.raises(LockError, match="waited"):
+        lock.acquire("bob", "run-2", wait_timeout=30)
+    assert sum(clock.slept) >= 30
+    assert clock.slept[:4] == [0.5, 1, 2, 4]  # backoff
+
+
+def test_waits_until_released(lock, clock):
+    lock.acquire("alice", "run-1")
+    original_sleep = clock.sleep
+
+    def sleep_then_release(seconds):
+        original_sleep(seconds)
+        if clock.now > 1003:
+            lock.release("run-1")
+
+    lock.sleep = sleep_then_release
+    changed, record, _broken, waited = lock.acquire("bob", "run-2", wait_timeout=60)
+    assert changed and record["owner"] == "bob" and 3 <= waited < 10
+
+
+def test_stale_lock_is_only_broken_explicitly(lock, clock):
+    lock.acquire("alice", "run-1", ttl=60)
+    clock.now += 61
+    with pytest.raises(LockError, match="stale"):
+        lock.acquire("bob", "run-2")
+    changed, record, broken, _waited = lock.acquire("bob", "run-2", break_stale=True)
+    assert changed and record["owner"] == "bob" and broken["owner"] == "alice"
+
+
+def test_release_only_by_holder_unless_forced(lock):
+    lock.acquire("alice", "run-1")
+    with pytest.raises(LockError, match="not by this run"):
+        lock.release("run-2")
+    changed, previous = lock.release("run-2", force=True)
+    assert changed and previous["owner"] == "alice" and lock.read() is None
+    assert lock.release("run-2") == (False, None)
+
+
+def test_check_mode_changes_nothing(lock, clock):
+    changed, _record, _broken, _waited = lock.acquire("alice", "run-1", check_mode=True)
+    assert changed and lock.read() is None
+    lock.acquire("alice", "run-1", ttl=10)
+    clock.now += 11
+    lock.acquire("bob", "run-2", break_stale=True, check_mode=True)
+    assert lock.read()["owner"] == "alice"
+    assert lock.break_lock(check_mode=True)[0] and lock.read()["owner"] == "alice"
+
+
+def test_unreadable_file_counts_as_held_and_stale(lock):
+    os.makedirs(os.path.dirname(lock.path))
+    with open(lock.path, "w", encoding="utf-8") as handle:
+        handle.write("{torn")
+    with pytest.raises(LockError, match="unknown"):
+        lock.acquire("bob", "run-2")
+    assert lock.break_lock()[0] and lock.read() is None
+
+
+@pytest.mark.parametrize("name", ["", "../etc", ".hidden"])
+def test_invalid_names(tmp_path, name):
+    with pytest.raises(LockError, match="invalid lock name"):
+        DeployLock(str(tmp_path), name)
