@@ -61,18 +61,8 @@ options:
     description: Directory of the lock files (created with mode 0700).
     type: path
     default: /var/lib/launchbay/locks
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Reports whether the lock would be taken, released or broken, and fails the same way when it is held.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - launchbay.webstack.attributes
 author:
   - launchbay maintainers (@launchbay)
 """

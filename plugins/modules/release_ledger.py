@@ -50,17 +50,8 @@ options:
     description: Directory of the ledgers.
     type: path
     default: /var/lib/launchbay/releases
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - launchbay.webstack.attributes
 author:
   - launchbay maintainers (@launchbay)
 """
