@@ -5,7 +5,9 @@
 #   - the checkout linked as .collections/ansible_collections/launchbay/webstack
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(docker.io debootstrap shellcheck git ca-certificates iproute2 openssl curl)
+APT_PACKAGES=(debootstrap debian-archive-keyring shellcheck git ca-certificates iproute2 openssl curl)
+# Debian's engine, unless one is installed already (Docker CE on a CI runner, say).
+command -v dockerd >/dev/null 2>&1 || APT_PACKAGES+=(docker.io)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
