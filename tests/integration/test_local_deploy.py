@@ -104,6 +104,17 @@ def test_release_switch_keeps_the_data(deployed_v1):
     assert version() == "v1"
 
 
+def test_release_that_never_becomes_healthy_fails_the_deploy(deployed_v1):
+    try:
+        res, out = deploy("-e", "app_version=broken", "-e", "app_health_timeout=20")
+        assert res.returncode != 0, out[-3000:]
+        assert "Wait until the app is healthy" in out and "failed=1" in out
+    finally:
+        res, out = deploy()  # back to v1 for the other tests
+        assert res.returncode == 0, out[-3000:]
+    assert version() == "v1"
+
+
 def test_failed_migration_stops_with_masked_output_and_old_release_serving(deployed_v1):
     assert version() == "v1"
     with open(os.path.join(LOCAL_SECRETS, "app_secret_key"), encoding="utf-8") as handle:
