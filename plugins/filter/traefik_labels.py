@@ -66,53 +66,28 @@ _value:
   type: dict
 """
 
-import re
-
-from ansible.errors import AnsibleFilterError
-
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
-_MIDDLEWARE = re.compile(r"^[a-zA-Z0-9_-]+(@[a-z]+)?$")
+from ansible_collections.launchbay.webstack.plugins.plugin_utils._traefik_routes import routers
 
 
 def traefik_labels(domains, name, port, network, resolver="letsencrypt", path_prefix="", middlewares=None, entrypoint="websecure"):
-    if not isinstance(domains, (list, tuple)):
-        raise AnsibleFilterError("traefik_labels: expects a list of domains, got %s" % type(domains).__name__)
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise AnsibleFilterError("traefik_labels: name must be letters, digits, '-' or '_', got %r" % (name,))
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise AnsibleFilterError("traefik_labels: port must be an integer from 1 to 65535, got %r" % (port,))
-    bad = [d for d in domains if not isinstance(d, str) or not _DOMAIN.match(d)]
-    if bad:
-        raise AnsibleFilterError("traefik_labels: not lower-case domain names: %s" % ", ".join(map(repr, bad)))
-    if len(set(domains)) != len(domains):
-        raise AnsibleFilterError("traefik_labels: domains repeat: %s" % sorted(d for d in set(domains) if domains.count(d) > 1))
-    if path_prefix and (not isinstance(path_prefix, str) or not path_prefix.startswith("/") or "`" in path_prefix):
-        raise AnsibleFilterError("traefik_labels: path_prefix must start with '/', got %r" % (path_prefix,))
-    middlewares = list(middlewares or [])
-    bad = [m for m in middlewares if not isinstance(m, str) or not _MIDDLEWARE.match(m)]
-    if bad:
-        raise AnsibleFilterError("traefik_labels: invalid middleware names: %s" % bad)
-    if not domains:
+    found = routers("traefik_labels", domains, name, port, resolver, path_prefix, middlewares, entrypoint)
+    if not found:
         return {}
     labels = {
         "traefik.enable": "true",
         "traefik.docker.network": network,
         "traefik.http.services.%s.loadbalancer.server.port" % name: str(port),
     }
-    for domain in domains:
-        router = "traefik.http.routers.%s-%s" % (name, domain.replace(".", "-"))
-        rule = "Host(`%s`)" % domain
-        if path_prefix:
-            rule += " && PathPrefix(`%s`)" % path_prefix
-        labels[router + ".rule"] = rule
-        labels[router + ".entrypoints"] = entrypoint
-        labels[router + ".service"] = name
-        labels[router + ".tls"] = "true"
-        if resolver:
-            labels[router + ".tls.certresolver"] = resolver
-        if middlewares:
-            labels[router + ".middlewares"] = ",".join(middlewares)
+    for router_name, router in found.items():
+        prefix = "traefik.http.routers.%s" % router_name
+        labels[prefix + ".rule"] = router["rule"]
+        labels[prefix + ".entrypoints"] = ",".join(router["entryPoints"])
+        labels[prefix + ".service"] = router["service"]
+        labels[prefix + ".tls"] = "true"
+        if router["tls"].get("certResolver"):
+            labels[prefix + ".tls.certresolver"] = router["tls"]["certResolver"]
+        if router.get("middlewares"):
+            labels[prefix + ".middlewares"] = ",".join(router["middlewares"])
     return labels
 
 

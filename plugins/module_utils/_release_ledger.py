@@ -128,3 +128,30 @@ class ReleaseLedger(object):
         if not check_mode:
             self.save(kept)
         return True, kept
+
+    def roll_back_to(self, target_id, check_mode=False):
+        """Make `target_id` the current release: successful releases newer than it become
+        rolled_back (the target itself is success again). Returns (changed, releases, target)."""
+        releases = self.load()
+        target = self.find(releases, target_id)
+        if target is None:
+            known = ", ".join("%s (%s)" % (r.get("id"), r.get("result")) for r in releases) or "none"
+            raise LedgerError("no release %r in the ledger %s; releases: %s" % (target_id, self.path, known))
+        if target.get("result") not in ("success", "rolled_back"):
+            raise LedgerError("release %r did not succeed (result %s); roll back to a release that served"
+                              % (target_id, target.get("result")))
+        now = self.clock()
+        index = releases.index(target)
+        changed = False
+        updated = []
+        for position, entry in enumerate(releases):
+            if position < index and entry.get("result") == "success":
+                entry = dict(entry, result="rolled_back", finished_at=now)
+                changed = True
+            elif position == index and entry.get("result") != "success":
+                entry = dict(entry, result="success", finished_at=now)
+                changed = True
+            updated.append(entry)
+        if changed and not check_mode:
+            self.save(updated)
+        return changed, updated, updated[index]

@@ -26,9 +26,9 @@ options:
   state:
     description:
       - V(acquired) takes the lock, V(released) gives it back (only the holder, unless O(force)),
-        V(broken) removes it whoever holds it.
+        V(broken) removes it whoever holds it, V(query) only reads it.
     type: str
-    choices: [acquired, released, broken]
+    choices: [acquired, released, broken, query]
     default: acquired
   owner:
     description: Who deploys, shown to others (user, CI job, AWX job id).
@@ -98,6 +98,10 @@ lock:
     acquired_at: {description: Epoch seconds., type: float}
     ttl: {description: Seconds until stale., type: int}
     host: {description: Host that keeps the lock file., type: str}
+stale:
+  description: Whether the lock is older than its TTL.
+  returned: when state=query
+  type: bool
 broken:
   description: The stale lock that was broken to acquire, if any.
   returned: when state=acquired
@@ -124,7 +128,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            state=dict(type="str", default="acquired", choices=["acquired", "released", "broken"]),
+            state=dict(type="str", default="acquired", choices=["acquired", "released", "broken", "query"]),
             owner=dict(type="str", default="unknown"),
             token=dict(type="str", no_log=False),
             reason=dict(type="str", default=""),
@@ -149,6 +153,9 @@ def main():
             )
             result = dict(changed=changed, lock=public(record), broken=public(broken), waited=round(waited, 1))
             result["diff"] = dict(before=(public(broken) or {}) if changed else public(record), after=public(record))
+        elif params["state"] == "query":
+            holder = lock.read()
+            result = dict(changed=False, lock=public(holder), stale=bool(holder) and lock.is_stale(holder))
         elif params["state"] == "released":
             changed, previous = lock.release(token, params["force"], module.check_mode)
             result = dict(changed=changed, lock=public(previous), diff=dict(before=public(previous) or {}, after={}))

@@ -22,10 +22,16 @@ options:
     type: str
     required: true
   state:
-    description: V(present) records O(release) with O(result); V(query) only reads.
+    description:
+      - V(present) records O(release) with O(result); V(query) only reads.
+      - V(rolled_back) makes O(rollback_to) the current release again, marking the successful
+        releases newer than it as rolled back.
     type: str
-    choices: [present, query]
+    choices: [present, query, rolled_back]
     default: present
+  rollback_to:
+    description: Id of the release to return to, with O(state=rolled_back).
+    type: str
   release:
     description: The release to record; an existing id is updated.
     type: dict
@@ -75,6 +81,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+target:
+  description: With O(state=rolled_back), the release returned to.
+  returned: state=rolled_back
+  type: dict
 current:
   description: The newest successful release, or null.
   returned: always
@@ -113,13 +123,14 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             app=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "query"]),
+            state=dict(type="str", default="present", choices=["present", "query", "rolled_back"]),
+            rollback_to=dict(type="str"),
             release=dict(type="dict", options=release_spec),
             result=dict(type="str", default="in_progress", choices=["in_progress", "success", "failed", "rolled_back"]),
             keep=dict(type="int", default=10),
             path=dict(type="path", default="/var/lib/launchbay/releases"),
         ),
-        required_if=[("state", "present", ["release"])],
+        required_if=[("state", "present", ["release"]), ("state", "rolled_back", ["rollback_to"])],
         supports_check_mode=True,
     )
     params = module.params
@@ -128,11 +139,14 @@ def main():
         before = ledger.load()
         changed = False
         releases = before
+        extra = {}
         if params["state"] == "present":
             changed, releases = ledger.record(params["release"], params["result"], params["keep"], module.check_mode)
+        elif params["state"] == "rolled_back":
+            changed, releases, extra["target"] = ledger.roll_back_to(params["rollback_to"], module.check_mode)
     except LedgerError as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=changed, releases=releases, protected_images=ReleaseLedger.protected_images(releases, params["keep"]))
+    result = dict(extra, changed=changed, releases=releases, protected_images=ReleaseLedger.protected_images(releases, params["keep"]))
     result.update(ReleaseLedger.summary(releases))
     if changed:
         result["diff"] = dict(before={"releases": before}, after={"releases": releases})

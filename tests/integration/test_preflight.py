@@ -31,7 +31,7 @@ CASES = [
     ("app-secret-empty", {"app_secrets": {"SECRET_KEY": ""}}, "every value non-empty"),
     ("app-restart-policy", {"app_restart_policy": "sometimes"}, "app_restart_policy"),
     ("app-health-retries", {"app_healthcheck_retries": "three"}, "app_healthcheck_retries"),
-    ("app-published-port", {"app_published_ports": ["localhost:80:90"]}, "app_published_ports entries look like"),
+    ("app-replicas", {"app_replicas": 0}, "app_replicas and app_rollout_batch_size must be at least 1"),
     ("pg-password-short", {"postgres_superuser_password": "short-pw"}, "postgres_superuser_password must be at least 12 characters"),
     ("pg-password-weak", {"postgres_superuser_password": "PasswordPassword"},
      "postgres_superuser_password must be at least 12 characters and not a well-known"),

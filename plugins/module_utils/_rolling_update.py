@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchbay maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Health-gated rolling replacement of an app's replicas on one host. Private: no API promise.
+
+The replicas are containers labelled launchbay.app=<app>, launchbay.role=app and
+launchbay.config-hash=<hash of everything that defines them>. Traefik routes to them
+through a file of its file provider that this code owns: a replica enters the rotation
+only once Docker reports it healthy, and leaves it (confirmed through Traefik's API)
+before it is stopped, so in-flight requests finish and no new ones arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import (
+    container_state,
+    describe_states,
+    wait_healthy,
+)
+
+LABEL_APP = "launchbay.app"
+LABEL_ROLE = "launchbay.role"
+LABEL_HASH = "launchbay.config-hash"
+LABEL_IMAGE = "launchbay.image"
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_BYTES = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)b?$", re.I)
+
+
+class RolloutError(Exception):
+    """The rollout failed; `states` holds the last observed state of the replicas involved."""
+
+    def __init__(self, message, states=None):
+        super(RolloutError, self).__init__(message)
+        self.states = states or {}
+
+
+def parse_duration(value):
+    """'1m30s', '500ms', '5s' or a number of seconds -> seconds (float)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if re.match(r"^\d+(\.\d+)?$", text):
+        return float(text)
+    total, pos = 0.0, 0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        number, unit = float(match.group(1)), match.group(2)
+        total += number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError("not a duration: %r (use like 5s, 500ms, 1m30s)" % (value,))
+    return total
+
+
+def parse_bytes(value):
+    """'512m', '1g', '0' or a number -> bytes (int); '' or None -> 0."""
+    if value in (None, ""):
+        return 0
+    match = _BYTES.match(str(value).strip())
+    if not match:
+        raise ValueError("not a memory size: %r (use like 512m or 1g)" % (value,))
+    factor = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()]
+    return int(float(match.group(1)) * factor)
+
+
+class Spec(object):
+    """Everything that defines one replica. `hash(image_id)` changes when any of it does."""
+
+    FIELDS = ("image", "env", "command", "user", "volumes", "networks", "labels", "healthcheck",
+              "restart_policy", "stop_timeout", "memory", "cpus", "log_driver", "log_options", "port", "extra_hash")
+
+    def __init__(self, app, **kwargs):
+        self.app = app
+        for field in self.FIELDS:
+            setattr(self, field, kwargs.get(field))
+        self.env = dict(self.env or {})
+        self.labels = dict(self.labels or {})
+        self.networks = list(self.networks or [])
+        self.volumes = list(self.volumes or [])
+
+    def hash(self, image_id):
+        data = dict((f, getattr(self, f)) for f in self.FIELDS)
+        data["image_id"] = image_id
+        data["app"] = self.app
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+    def container_config(self, config_hash):
+        labels = dict(self.labels)
+        labels.update({LABEL_APP: self.app, LABEL_ROLE: "app", LABEL_HASH: config_hash, LABEL_IMAGE: self.image})
+        host = {
+            "Binds": self.volumes,
+            "RestartPolicy": {"Name": self.restart_policy or "no"},
+            "NetworkMode": self.networks[0] if self.networks else "bridge",
+        }
+        memory = parse_bytes(self.memory)
+        if memory:
+            host["Memory"] = memory
+        if self.cpus:
+            host["NanoCpus"] = int(float(self.cpus) * 1e9)
+        if self.log_driver:
+            host["LogConfig"] = {"Type": self.log_driver, "Config": dict((k, str(v)) for k, v in (self.log_options or {}).items())}
+        config = {
+            "Image": self.image,
+            "Env": ["%s=%s" % (k, v) for k, v in sorted(self.env.items())],
+            "Labels": labels,
+            "HostConfig": host,
+            "StopTimeout": int(self.stop_timeout or 10),
+        }
+        if self.networks:
+            config["NetworkingConfig"] = {"EndpointsConfig": {self.networks[0]: {"Aliases": [self.app]}}}
+        if self.command:
+            config["Cmd"] = list(self.command)
+        if self.user:
+            config["User"] = self.user
+        if self.healthcheck:
+            check = self.healthcheck
+            config["Healthcheck"] = {
+                "Test": list(check["test"]),
+                "Interval": int(parse_duration(check.get("interval", "5s")) * 1e9),
+                "Timeout": int(parse_duration(check.get("timeout", "3s")) * 1e9),
+                "Retries": int(check.get("retries", 3)),
+                "StartPeriod": int(parse_duration(check.get("start_period", "0s")) * 1e9),
+            }
+        return config
+
+
+def _http_get_json(url, timeout=5):
+    from urllib.request import urlopen
+    from urllib.error import HTTPError
+
+    try:
+        with urlopen(url, timeout=timeout) as resp:  # nosec - a loopback URL given by the caller
+            return json.loads(resp.read().decode("utf-8"))
+    except HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+class TraefikRotation(object):
+    """The replicas Traefik routes to: a file of its file provider, confirmed through its API."""
+
+    def __init__(self, path, api_url, service, port, routers=None, middlewares=None, health=None,
+                 timeout=60, clock=time.time, sleep=time.sleep, http_get=_http_get_json):
+        self.path = path
+        self.api_url = api_url.rstrip("/")
+        self.service = service
+        self.port = port
+        self.routers = routers or {}
+        self.middlewares = middlewares or {}
+        self.health = health
+        self.timeout = timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.http_get = http_get
+        self.last_seen = None
+
+    def url(self, name):
+        return "http://%s:%d" % (name, self.port)
+
+    def document(self, names):
+        balancer = {"servers": [{"url": self.url(n)} for n in sorted(names)], "passHostHeader": True}
+        if self.health:
+            balancer["healthCheck"] = dict(self.health)
+        http = {"services": {self.service: {"loadBalancer": balancer}}}
+        if self.routers:
+            http["routers"] = self.routers
+        if self.middlewares:
+            http["middlewares"] = self.middlewares
+        return {"http": http}
+
+    def render(self, names):
+        return "# Managed by launchbay.webstack.rolling_update: do not edit.\n" + json.dumps(
+            self.document(names), indent=2, sort_keys=True) + "\n"
+
+    def read(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def write(self, names):
+        """Write atomically (Traefik never reads half a file). Returns True when it changed."""
+        text = self.render(names)
+        if text == self.read():
+            return False
+        directory = os.path.dirname(self.path) or "."
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".rolling-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def observe(self):
+        """(servers, status by url) as Traefik's API reports them now."""
+        try:
+            data = self.http_get("%s/api/http/services/%s@file" % (self.api_url, self.service))
+        except Exception as exc:  # connection refused, timeout, bad JSON: keep polling
+            self.last_seen = {"error": str(exc)}
+            return None, {}
+        self.last_seen = data
+        if not data:
+            return [], {}
+        servers = [s.get("url") for s in (data.get("loadBalancer") or {}).get("servers") or []]
+        return servers, data.get("serverStatus") or {}
+
+    def wait(self, present=(), absent=(), up=True):
+        """Until Traefik routes to every name in `present` (UP when it health-checks them)
+        and to none in `absent`."""
+        want = [self.url(n) for n in present]
+        gone = [self.url(n) for n in absent]
+        deadline = self.clock() + self.timeout
+        delay = 0.2
+        while True:
+            servers, status = self.observe()
+            if servers is not None:
+                ok = all(u in servers for u in want) and not any(u in servers for u in gone)
+                if ok and up and self.health:
+                    ok = all(status.get(u) == "UP" for u in want)
+                if ok:
+                    return
+            if self.clock() >= deadline:
+                raise RolloutError(
+                    "Traefik did not %s within %ss (service %s@file at %s; last seen: %s)" % (
+                        "route to %s" % ", ".join(present) if present else "stop routing to %s" % ", ".join(absent),
+                        self.timeout, self.service, self.api_url, json.dumps(self.last_seen, sort_keys=True)[:800]))
+            self.sleep(delay)
+            delay = min(delay * 1.5, 2)
+
+
+class RollingUpdate(object):
+    """Replace the replicas of one app on one host. `client` is a DockerClient."""
+
+    def __init__(self, client, spec, replicas, batch_size=1, health_timeout=120, drain_delay=2.0,
+                 rotation=None, check_mode=False, clock=time.time, sleep=time.sleep):
+        self.client = client
+        self.spec = spec
+        self.replicas = replicas
+        self.batch_size = max(1, batch_size)
+        self.health_timeout = health_timeout
+        self.drain_delay = drain_delay
+        self.rotation = rotation
+        self.check_mode = check_mode
+        self.clock = clock
+        self.sleep = sleep
+        self.events = []
+
+    def _log(self, message):
+        self.events.append(message)
+
+    def replicas_found(self):
+        found = self.client.containers({LABEL_APP: self.spec.app, LABEL_ROLE: "app"})
+        return [c for c in (self.client.inspect(item["Id"]) for item in found) if c is not None]
+
+    @staticmethod
+    def name_of(container):
+        return (container.get("Name") or "").lstrip("/")
+
+    @staticmethod
+    def running(container):
+        return (container.get("State") or {}).get("Status") == "running"
+
+    def plan(self):
+        image = self.client.image(self.spec.image)
+        if image is None:
+            raise RolloutError("the image %s is not on this host; pull or load it before the rollout" % self.spec.image)
+        want = self.spec.hash(image["Id"])
+        current = sorted(self.replicas_found(), key=self.name_of)
+        matching = [c for c in current if (c["Config"].get("Labels") or {}).get(LABEL_HASH) == want and self.running(c)]
+        keep = matching[: self.replicas]
+        retire = [c for c in current if c not in keep]
+        return {
+            "config_hash": want,
+            "image_id": image["Id"],
+            "keep": keep,
+            "retire": retire,
+            "start": self.replicas - len(keep),
+        }
+
+    def _new_name(self, config_hash, taken):
+        index = 1
+        while True:
+            name = "%s-%s-%d" % (self.spec.app, config_hash[:8], index)
+            if name not in taken:
+                return name
+            index += 1
+
+    def _start(self, config_hash, taken):
+        name = self._new_name(config_hash, taken)
+        stale = self.client.inspect(name)
+        if stale is not None:  # left over by an interrupted run: not in rotation
+            self.client.remove(stale["Id"])
+        ident = self.client.create(name, self.spec.container_config(config_hash))
+        for network in self.spec.networks[1:]:
+            self.client.connect(network, ident, aliases=[self.spec.app])
+        self.client.start(ident)
+        taken.add(name)
+        self._log("started %s" % name)
+        return name
+
+    def summary(self, plan):
+        return {
+            "image": self.spec.image,
+            "config_hash": plan["config_hash"],
+            "replicas": [self.name_of(c) for c in plan["keep"]] + ["(new %s)" % (i + 1) for i in range(plan["start"])],
+        }
+
+    def run(self):
+        plan = self.plan()
+        keep_names = [self.name_of(c) for c in plan["keep"]]
+        old_running = [self.name_of(c) for c in plan["retire"] if self.running(c)]
+        old_idle = [self.name_of(c) for c in plan["retire"] if not self.running(c)]
+        before = {
+            "image": sorted(set((c["Config"].get("Labels") or {}).get(LABEL_IMAGE) or c["Config"].get("Image") for c in plan["keep"] + plan["retire"])),
+            "replicas": sorted(keep_names + old_running + old_idle),
+        }
+        routing_changed = False
+        if self.rotation is not None and plan["start"] == 0 and not plan["retire"]:
+            routing_changed = self.rotation.read() != self.rotation.render(keep_names)
+        result = {
+            "changed": bool(plan["start"] or plan["retire"] or routing_changed),
+            "config_hash": plan["config_hash"],
+            "image_id": plan["image_id"],
+            "replaced": sorted(old_running + old_idle),
+            "started": [],
+            "before": before,
+        }
+        if not result["changed"] or self.check_mode:
+            result["after"] = self.summary(plan)
+            result["replicas"] = keep_names
+            return result
+
+        taken = set(keep_names + old_running + old_idle)
+        serving = list(keep_names)
+        started, stopped = [], []
+        remaining = plan["start"]
+        try:
+            if self.rotation is not None and (old_running or keep_names):
+                # the rotation file may be missing (first rollout with this module) or stale
+                if self.rotation.write(keep_names + old_running):
+                    self.rotation.wait(present=keep_names + old_running, up=False)
+            serving = keep_names + old_running
+            while remaining > 0 or old_running:
+                count = min(self.batch_size, remaining)
+                batch = [self._start(plan["config_hash"], taken) for _ in range(count)]
+                started.extend(batch)
+                if batch:
+                    ok, states = wait_healthy(self.client, batch, self.health_timeout, clock=self.clock, sleep=self.sleep)
+                    if not ok:
+                        raise RolloutError("the new replicas did not become healthy within %ss" % self.health_timeout, states)
+                    self._log("healthy %s" % ", ".join(batch))
+                    if self.rotation is not None:
+                        self.rotation.write(serving + batch)
+                        self.rotation.wait(present=batch)
+                        self._log("routed %s" % ", ".join(batch))
+                    serving = serving + batch
+                    remaining -= count
+                out = old_running[: count or self.batch_size]
+                old_running = old_running[len(out):]
+                if out:
+                    serving = [n for n in serving if n not in out]
+                    if self.rotation is not None:
+                        self.rotation.write(serving)
+                        self.rotation.wait(absent=out)
+                        self.sleep(self.drain_delay)
+                    for name in out:
+                        # SIGTERM, then the container's own stop timeout to finish in-flight requests
+                        self.client.stop(name, int(self.spec.stop_timeout or 10))
+                        stopped.append(name)
+                        self._log("drained and stopped %s" % name)
+            for name in stopped + old_idle:
+                self.client.remove(name)
+        except Exception as exc:
+            states = getattr(exc, "states", None) or {}
+            self._restore(stopped, started, states)
+            raise RolloutError("%s; the previous replicas keep serving" % exc, states)
+        result["started"] = started
+        result["replicas"] = sorted(serving)
+        result["after"] = {"image": [self.spec.image], "config_hash": plan["config_hash"], "replicas": sorted(serving)}
+        return result
+
+    def _restore(self, stopped, started, states):
+        """Undo a failed rollout: old replicas back and routed first, then the new ones removed."""
+        for name in started:
+            if name not in states:
+                states[name] = container_state(self.client.inspect(name), self.client)
+        for name in stopped:
+            self.client.start(name)
+        if stopped:
+            wait_healthy(self.client, stopped, self.health_timeout, clock=self.clock, sleep=self.sleep)
+        survivors = [self.name_of(c) for c in self.replicas_found()
+                     if self.running(c) and self.name_of(c) not in started]
+        if self.rotation is not None and survivors:
+            self.rotation.write(survivors)
+            try:
+                self.rotation.wait(present=survivors, absent=started, up=False)
+            except RolloutError as exc:
+                self._log("while restoring: %s" % exc)
+        for name in started:
+            self.client.remove(name)
+            self._log("removed %s" % name)
+
+
+def failure_message(exc):
+    text = str(exc)
+    if getattr(exc, "states", None):
+        text += ". Replicas: " + describe_states(exc.states)
+    return text

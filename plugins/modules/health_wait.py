@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: launchbay maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: health_wait
+short_description: Wait until containers are healthy, and say why when they are not
+version_added: 0.1.0
+description:
+  - Polls the Docker Engine API with backoff until every container in O(containers) runs and
+    Docker reports it healthy (a container without a health check counts once it runs), or until
+    O(timeout) seconds have passed.
+  - Stops early when waiting cannot help (the container is gone, exited without a restart policy,
+    is reported unhealthy, or restarted three times).
+  - On failure it reports each container's status, health, last health check output and last log
+    lines. It never changes anything.
+options:
+  containers:
+    description: Container names or ids.
+    type: list
+    elements: str
+    required: true
+  timeout:
+    description: Seconds to wait.
+    type: int
+    default: 120
+  require:
+    description: V(healthy) (Docker's health check passes) or V(running).
+    type: str
+    choices: [healthy, running]
+    default: healthy
+  fail_fast:
+    description: Stop waiting as soon as a container cannot become healthy by waiting.
+    type: bool
+    default: true
+  docker_socket:
+    description: Docker Engine API socket.
+    type: path
+    default: /var/run/docker.sock
+extends_documentation_fragment:
+  - launchbay.webstack.attributes
+notes:
+  - It only reads, also in check mode, where it still waits (skip it when the containers would not exist yet).
+author:
+  - launchbay maintainers (@launchbay)
+"""
+
+EXAMPLES = r"""
+- name: Wait until PostgreSQL accepts connections
+  launchbay.webstack.health_wait:
+    containers: [launchbay_postgres]
+    timeout: 120
+"""
+
+RETURN = r"""
+containers:
+  description: Each container's status, health, last health check output (and last log lines on failure).
+  returned: always
+  type: dict
+waited:
+  description: Seconds waited.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DockerClient, DockerError
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, wait_healthy
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            containers=dict(type="list", elements="str", required=True),
+            timeout=dict(type="int", default=120),
+            require=dict(type="str", default="healthy", choices=["healthy", "running"]),
+            fail_fast=dict(type="bool", default=True),
+            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not params["containers"]:
+        module.fail_json(msg="containers must name at least one container")
+    started = time.time()
+    try:
+        ok, states = wait_healthy(DockerClient(params["docker_socket"]), params["containers"], params["timeout"],
+                                  require=params["require"], fail_fast=params["fail_fast"])
+    except DockerError as exc:
+        module.fail_json(msg=str(exc))
+    waited = round(time.time() - started, 1)
+    if not ok:
+        module.fail_json(msg="not %s after %ss: %s" % (params["require"], waited, describe_states(states)),
+                         containers=states, waited=waited)
+    module.exit_json(changed=False, containers=states, waited=waited)
+
+
+if __name__ == "__main__":
+    main()
