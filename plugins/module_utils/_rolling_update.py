@@ -362,9 +362,11 @@ class RollingUpdate(object):
                 batch = [self._start(plan["config_hash"], taken) for _ in range(count)]
                 started.extend(batch)
                 if batch:
+                    began = self.clock()
                     ok, states = wait_healthy(self.client, batch, self.health_timeout, clock=self.clock, sleep=self.sleep)
                     if not ok:
-                        raise RolloutError("the new replicas did not become healthy within %ss" % self.health_timeout, states)
+                        raise RolloutError("the new replicas of %s did not become healthy (gave up after %ds of at most %ds)"
+                                           % (self.spec.image, self.clock() - began, self.health_timeout), states)
                     self._log("healthy %s" % ", ".join(batch))
                     if self.rotation is not None:
                         self.rotation.write(serving + batch)
