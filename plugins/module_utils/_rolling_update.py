@@ -317,7 +317,7 @@ class RollingUpdate(object):
 
     def summary(self, plan):
         return {
-            "image": self.spec.image,
+            "image": [self.spec.image],
             "config_hash": plan["config_hash"],
             "replicas": [self.name_of(c) for c in plan["keep"]] + ["(new %s)" % (i + 1) for i in range(plan["start"])],
         }

@@ -92,3 +92,34 @@ def test_corrupt_file_is_reported_not_overwritten(ledger):
         ledger.record({"id": "r1"}, "success")
     with open(ledger.path, encoding="utf-8") as handle:
         assert handle.read() == "{not json"
+
+
+def test_roll_back_to_marks_newer_releases_and_makes_the_target_current(tmp_path):
+    from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import ReleaseLedger as Ledger
+
+    ledger = Ledger(str(tmp_path), "shop", clock=lambda: 100.0)
+    for rid in ("r1", "r2", "r3"):
+        ledger.record({"id": rid, "image": "shop:" + rid}, "success")
+    changed, releases, target = ledger.roll_back_to("r1")
+    assert changed and target["id"] == "r1"
+    assert [(r["id"], r["result"]) for r in releases] == [("r3", "rolled_back"), ("r2", "rolled_back"), ("r1", "success")]
+    assert Ledger.summary(ledger.load())["current"]["id"] == "r1"
+    # again: nothing to do
+    assert ledger.roll_back_to("r1")[0] is False
+    # forward again to r3 (a rolled back release that served)
+    changed, releases, _target = ledger.roll_back_to("r3")
+    assert changed and Ledger.summary(releases)["current"]["id"] == "r3"
+
+
+def test_roll_back_to_refuses_unknown_and_failed_releases(tmp_path):
+    import pytest as _pytest
+    from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError as Error
+    from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import ReleaseLedger as Ledger
+
+    ledger = Ledger(str(tmp_path), "shop")
+    ledger.record({"id": "ok"}, "success")
+    ledger.record({"id": "bad"}, "failed")
+    with _pytest.raises(Error, match="no release 'nope'"):
+        ledger.roll_back_to("nope")
+    with _pytest.raises(Error, match="did not succeed"):
+        ledger.roll_back_to("bad")

@@ -1,0 +1,59 @@
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, is_ready, wait_healthy
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class Engine(object):
+    def __init__(self, sequence):
+        self.sequence = list(sequence)  # container dicts returned one inspection after another
+
+    def inspect(self, name):
+        return self.sequence.pop(0) if len(self.sequence) > 1 else self.sequence[0]
+
+    def logs(self, ident, tail=20):
+        return "log tail"
+
+
+def container(status="running", health="starting", output=None, restarts=0, policy="unless-stopped"):
+    state = {"Status": status}
+    if health:
+        state["Health"] = {"Status": health, "Log": [{"Output": output}] if output else []}
+    return {"Id": "x", "Name": "/web-1", "State": state, "RestartCount": restarts, "HostConfig": {"RestartPolicy": {"Name": policy}}}
+
+
+def test_waits_until_healthy():
+    clock = Clock()
+    ok, states = wait_healthy(Engine([container(), container(), container(health="healthy")]), ["web-1"], 30,
+                              clock=clock, sleep=clock.sleep)
+    assert ok and states["web-1"]["health"] == "healthy"
+
+
+def test_gives_up_at_the_timeout_with_the_last_output():
+    clock = Clock()
+    ok, states = wait_healthy(Engine([container(output="connection refused")]), ["web-1"], 10, clock=clock, sleep=clock.sleep)
+    assert not ok and 10 <= clock.now < 14
+    assert states["web-1"]["last_output"] == "connection refused" and states["web-1"]["logs"] == "log tail"
+    assert "last health check output: connection refused" in describe_states(states)
+
+
+def test_stops_early_when_waiting_cannot_help():
+    for hopeless in (container(health="unhealthy", output="503"), container(status="exited", health=None, policy="no"),
+                     container(restarts=3), None):
+        clock = Clock()
+        ok, _states = wait_healthy(Engine([hopeless]), ["web-1"], 100, clock=clock, sleep=clock.sleep)
+        assert not ok and clock.now < 1
+
+
+def test_a_container_without_health_check_counts_once_running():
+    assert is_ready(container(health=None))
+    assert not is_ready(container(status="restarting", health=None))
+    assert is_ready(container(health="starting"), require="running")

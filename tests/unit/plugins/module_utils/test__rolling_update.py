@@ -1,0 +1,310 @@
+"""The rolling update's order of operations and its undo, against an in-memory Docker engine
+and an in-memory Traefik (the real ones are exercised by the integration tests and Molecule)."""
+
+import json
+
+import pytest
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update import (
+    LABEL_HASH,
+    RolloutError,
+    RollingUpdate,
+    Spec,
+    TraefikRotation,
+    failure_message,
+    parse_bytes,
+    parse_duration,
+)
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeDocker(object):
+    """Containers become healthy `ticks` inspections after start, unless their image is in `broken`."""
+
+    def __init__(self, log, broken=(), ticks=2):
+        self.containers_by_name = {}
+        self.images = {"shop:1": {"Id": "sha256:one"}, "shop:2": {"Id": "sha256:two"}, "shop:bad": {"Id": "sha256:bad"}}
+        self.broken = set(broken)
+        self.ticks = ticks
+        self.log = log
+        self.counter = 0
+
+    def image(self, name):
+        return self.images.get(name)
+
+    def containers(self, labels):
+        return [{"Id": c["Id"]} for c in self.containers_by_name.values()
+                if all(c["Config"]["Labels"].get(k) == v for k, v in labels.items())]
+
+    def _find(self, ident):
+        for c in self.containers_by_name.values():
+            if ident in (c["Id"], c["Name"].lstrip("/")):
+                return c
+        return None
+
+    def inspect(self, ident):
+        c = self._find(ident)
+        if c is None:
+            return None
+        if c["State"]["Status"] == "running" and c["_image"] not in self.broken:
+            c["_polls"] += 1
+            if c["_polls"] >= self.ticks:
+                c["State"]["Health"]["Status"] = "healthy"
+        elif c["State"]["Status"] == "running":
+            c["_polls"] += 1
+            if c["_polls"] >= self.ticks:
+                c["State"]["Health"] = {"Status": "unhealthy", "Log": [{"Output": "HTTP 503 selftest failing"}]}
+        return json.loads(json.dumps(dict((k, v) for k, v in c.items() if not k.startswith("_"))))
+
+    def create(self, name, config):
+        self.counter += 1
+        ident = "id%d" % self.counter
+        self.containers_by_name[name] = {
+            "Id": ident, "Name": "/" + name, "Config": {"Labels": config["Labels"], "Image": config["Image"]},
+            "HostConfig": config["HostConfig"], "State": {"Status": "created", "Health": {"Status": "starting"}},
+            "RestartCount": 0, "_image": config["Image"], "_polls": 0, "_config": config,
+        }
+        self.log.append(("create", name))
+        return ident
+
+    def connect(self, network, ident, aliases=None):
+        self.log.append(("connect", self._find(ident)["Name"].lstrip("/"), network))
+
+    def start(self, ident):
+        c = self._find(ident)
+        c["State"] = {"Status": "running", "Health": {"Status": "starting"}}
+        c["_polls"] = 0
+        self.log.append(("start", c["Name"].lstrip("/")))
+
+    def stop(self, ident, timeout):
+        c = self._find(ident)
+        c["State"] = {"Status": "exited", "ExitCode": 0}
+        self.log.append(("stop", c["Name"].lstrip("/"), timeout))
+
+    def remove(self, ident):
+        c = self._find(ident)
+        if c is not None:
+            del self.containers_by_name[c["Name"].lstrip("/")]
+            self.log.append(("remove", c["Name"].lstrip("/")))
+
+    def logs(self, ident, tail=20):
+        return "last words of %s" % ident
+
+
+class FakeTraefik(object):
+    """Traefik's API: serves whatever the rotation file says (as if reloaded at once)."""
+
+    def __init__(self, path, log):
+        self.path = path
+        self.log = log
+
+    def __call__(self, url):
+        try:
+            text = open(self.path).read()
+        except FileNotFoundError:
+            return None
+        doc = json.loads(text.split("\n", 1)[1])
+        servers = doc["http"]["services"]["shop"]["loadBalancer"]["servers"]
+        return {"loadBalancer": {"servers": servers}, "serverStatus": dict((s["url"], "UP") for s in servers)}
+
+
+def spec(image="shop:1", **extra):
+    return Spec("shop", image=image, env={"A": "1"}, networks=["public", "internal"], stop_timeout=25, port=8000,
+                healthcheck={"test": ["CMD", "true"], "interval": "5s", "timeout": "3s", "retries": 3, "start_period": "0s"},
+                restart_policy="unless-stopped", **extra)
+
+
+@pytest.fixture
+def env(tmp_path):
+    log = []
+    clock = Clock()
+    docker = FakeDocker(log)
+    path = str(tmp_path / "app-shop.yml")
+    traefik = FakeTraefik(path, log)
+    original_write = TraefikRotation.write
+
+    def make(image="shop:1", replicas=2, check_mode=False, **kw):
+        rotation = TraefikRotation(path, "http://127.0.0.1:8099", "shop", 8000, routers={"r": {"rule": "Host(`a.b`)"}},
+                                   health={"path": "/health"}, timeout=30, clock=clock, sleep=clock.sleep, http_get=traefik)
+
+        def write(names):
+            changed = original_write(rotation, names)
+            if changed:
+                log.append(("route", tuple(sorted(names))))
+            return changed
+
+        rotation.write = write
+        return RollingUpdate(docker, spec(image, **kw), replicas, rotation=rotation, check_mode=check_mode,
+                             clock=clock, sleep=clock.sleep, health_timeout=60)
+
+    return {"make": make, "docker": docker, "log": log, "path": path, "clock": clock}
+
+
+def serving(env):
+    return sorted(n for n, c in env["docker"].containers_by_name.items() if c["State"]["Status"] == "running")
+
+
+def test_first_rollout_starts_the_replicas_and_routes_them(env):
+    result = env["make"]().run()
+    assert result["changed"] and len(result["started"]) == 2
+    assert serving(env) == sorted(result["started"])
+    doc = json.loads(open(env["path"]).read().split("\n", 1)[1])
+    urls = [s["url"] for s in doc["http"]["services"]["shop"]["loadBalancer"]["servers"]]
+    assert urls == ["http://%s:8000" % n for n in sorted(result["started"])]
+    assert doc["http"]["routers"] == {"r": {"rule": "Host(`a.b`)"}}
+    # every replica joins the second network under the app's name
+    assert [e for e in env["log"] if e[0] == "connect"] == [("connect", n, "internal") for n in result["started"]]
+
+
+def test_same_release_again_changes_nothing(env):
+    env["make"]().run()
+    before = list(env["log"])
+    result = env["make"]().run()
+    assert not result["changed"] and result["started"] == [] and result["replaced"] == []
+    assert env["log"] == before
+
+
+def test_new_release_is_routed_before_an_old_replica_leaves_the_rotation_and_stops(env):
+    first = env["make"]().run()["started"]
+    del env["log"][:]
+    result = env["make"]("shop:2").run()
+    new = result["started"]
+    assert len(new) == 2 and set(result["replaced"]) == set(first)
+    log = env["log"]
+    for index, name in enumerate(new):
+        old = sorted(first)[index]
+        started = log.index(("start", name))
+        routed = next(i for i, e in enumerate(log) if e[0] == "route" and name in e[1])
+        unrouted = next(i for i, e in enumerate(log) if e[0] == "route" and name in e[1] and old not in e[1])
+        stopped = log.index(("stop", old, 25))
+        # new one serving through Traefik, then the old one out of the rotation, then stopped
+        assert started < routed <= unrouted < stopped
+    # at every moment at least two replicas were in the rotation
+    assert min(len(e[1]) for e in log if e[0] == "route") >= 2
+    assert serving(env) == sorted(new)
+    assert all(("remove", old) in log for old in first)
+    # the old ones are removed only after every new one serves
+    assert max(log.index(("remove", old)) for old in first) > log.index(("start", new[-1]))
+
+
+def test_a_release_that_never_gets_healthy_is_undone_and_the_old_replicas_keep_serving(env):
+    first = env["make"]().run()["started"]
+    env["docker"].broken.add("shop:bad")
+    with pytest.raises(RolloutError) as err:
+        env["make"]("shop:bad").run()
+    assert serving(env) == sorted(first)
+    assert len(env["docker"].containers_by_name) == 2  # the new container was removed
+    message = failure_message(err.value)
+    assert "did not become healthy" in message and "HTTP 503 selftest failing" in message
+    assert "last words of" in message  # the replica's last log lines
+    doc = json.loads(open(env["path"]).read().split("\n", 1)[1])
+    assert [s["url"] for s in doc["http"]["services"]["shop"]["loadBalancer"]["servers"]] == [
+        "http://%s:8000" % n for n in sorted(first)]
+
+
+def test_a_failure_after_an_old_replica_was_stopped_starts_it_again(env):
+    first = env["make"]().run()["started"]
+    docker = env["docker"]
+    original_start = docker.start
+    calls = {"n": 0}
+
+    def start(ident):
+        original_start(ident)
+        c = docker._find(ident)
+        if c["_image"] == "shop:2":
+            calls["n"] += 1
+            if calls["n"] == 2:  # the second new replica is bad
+                docker.broken.add("shop:2")
+
+    docker.start = start
+    with pytest.raises(RolloutError):
+        env["make"]("shop:2").run()
+    assert serving(env) == sorted(first)
+    assert all(c["_image"] == "shop:1" for c in docker.containers_by_name.values())
+
+
+def test_check_mode_reports_without_touching_anything(env):
+    env["make"]().run()
+    before = list(env["log"])
+    text = open(env["path"]).read()
+    result = env["make"]("shop:2", check_mode=True).run()
+    assert result["changed"] and len(result["replaced"]) == 2
+    assert result["before"]["image"] == ["shop:1"] and result["after"]["image"] == ["shop:2"]
+    assert env["log"] == before and open(env["path"]).read() == text
+
+
+def test_scaling_down_drains_the_extra_replica(env):
+    started = env["make"](replicas=3).run()["started"]
+    result = env["make"](replicas=1).run()
+    assert result["started"] == [] and len(result["replaced"]) == 2
+    assert serving(env) == [sorted(started)[0]]
+
+
+def test_missing_image_fails_before_any_change(env):
+    with pytest.raises(RolloutError) as err:
+        env["make"]("shop:404").run()
+    assert "not on this host" in str(err.value)
+    assert env["log"] == []
+
+
+def test_the_hash_follows_every_part_of_the_definition():
+    base = spec().hash("sha256:one")
+    assert spec().hash("sha256:one") == base
+    assert spec().hash("sha256:other") != base
+    assert spec(extra_hash="secrets changed").hash("sha256:one") != base
+    changed_env = spec()
+    changed_env.env["A"] = "2"
+    assert changed_env.hash("sha256:one") != base
+
+
+def test_container_config_carries_limits_health_and_labels():
+    config = spec(memory="512m", cpus=0.5).container_config("abc123")
+    assert config["HostConfig"]["Memory"] == 512 * 1024 ** 2
+    assert config["HostConfig"]["NanoCpus"] == 500000000
+    assert config["HostConfig"]["RestartPolicy"] == {"Name": "unless-stopped"}
+    assert config["Healthcheck"]["Interval"] == 5 * 10 ** 9
+    assert config["Labels"][LABEL_HASH] == "abc123" and config["Labels"]["launchbay.app"] == "shop"
+    assert config["StopTimeout"] == 25
+    assert config["NetworkingConfig"]["EndpointsConfig"] == {"public": {"Aliases": ["shop"]}}
+    assert config["Env"] == ["A=1"]
+
+
+@pytest.mark.parametrize("text, seconds", [("5s", 5), ("500ms", 0.5), ("1m30s", 90), ("2h", 7200), (7, 7), ("3", 3)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 s", "5x", "s5", "1m 30s"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text, size", [("512m", 512 * 1024 ** 2), ("1g", 1024 ** 3), ("", 0), (None, 0), ("100", 100), ("2K", 2048)])
+def test_parse_bytes(text, size):
+    assert parse_bytes(text) == size
+
+
+def test_parse_bytes_rejects():
+    with pytest.raises(ValueError):
+        parse_bytes("lots")
+
+
+def test_traefik_wait_reports_what_it_last_saw(tmp_path):
+    clock = Clock()
+    rotation = TraefikRotation(str(tmp_path / "f.yml"), "http://127.0.0.1:8099", "shop", 8000, timeout=5,
+                               clock=clock, sleep=clock.sleep, http_get=lambda url: {"loadBalancer": {"servers": []}})
+    with pytest.raises(RolloutError) as err:
+        rotation.wait(present=["shop-1"])
+    assert "did not route to shop-1 within 5s" in str(err.value) and '"servers": []' in str(err.value)
+    assert clock.now <= 8
