@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Steady HTTPS load against Traefik, counting every failed request.
 
 Used by the integration tests, the Molecule end-to-end scenario and the rollout benchmark.
@@ -147,7 +147,7 @@ class LoadGenerator(object):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--host", required=True, help="Host and SNI name")
     parser.add_argument("--cafile", help="CA to verify the certificate with")
     parser.add_argument("--address", default="127.0.0.1:443")

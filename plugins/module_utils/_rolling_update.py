@@ -135,12 +135,13 @@ class Spec(object):
 
 
 def _http_get_json(url, timeout=5):
-    from urllib.request import urlopen
+    """GET a JSON document; None on 404."""
+    from ansible.module_utils.urls import open_url
     from urllib.error import HTTPError
 
     try:
-        with urlopen(url, timeout=timeout) as resp:  # nosec - a loopback URL given by the caller
-            return json.loads(resp.read().decode("utf-8"))
+        resp = open_url(url, timeout=timeout, validate_certs=True)
+        return json.loads(resp.read().decode("utf-8"))
     except HTTPError as exc:
         if exc.code == 404:
             return None
@@ -359,7 +360,7 @@ class RollingUpdate(object):
             serving = keep_names + old_running
             while remaining > 0 or old_running:
                 count = min(self.batch_size, remaining)
-                batch = [self._start(plan["config_hash"], taken) for _ in range(count)]
+                batch = [self._start(plan["config_hash"], taken) for _index in range(count)]
                 started.extend(batch)
                 if batch:
                     began = self.clock()

@@ -21,8 +21,8 @@ description:
     healthy within O(health_timeout), or Traefik does not route to it, the module starts the old
     replicas it stopped, routes to them again, removes the new containers and fails with each
     replica's status, last health check output and last log lines.
-  - Traefik routes through a file of its file provider (O(traefik.file)) owned by this module:
-    the routers given in O(traefik.routers) and one service whose servers are the replicas, reached
+  - Traefik routes through a file of its file provider (O(traefik.file)) owned by this module;
+    it holds the routers given in O(traefik.routers) and one service whose servers are the replicas, reached
     by container name on the first network.
   - The same definition already running changes nothing.
 options:
@@ -75,11 +75,27 @@ options:
     description: Docker health check; the image's own when omitted.
     type: dict
     suboptions:
-      test: {description: Command like C([CMD, curl, -f, http://127.0.0.1/health])., type: list, elements: str, required: true}
-      interval: {description: Time between checks., type: str, default: 5s}
-      timeout: {description: Time a check may take., type: str, default: 3s}
-      retries: {description: Failures in a row that make the container unhealthy., type: int, default: 3}
-      start_period: {description: Time to start during which failures do not count., type: str, default: 0s}
+      test:
+        description: Command, like V([CMD, curl, -f, http://127.0.0.1/health]).
+        type: list
+        elements: str
+        required: true
+      interval:
+        description: Time between checks.
+        type: str
+        default: 5s
+      timeout:
+        description: Time a check may take.
+        type: str
+        default: 3s
+      retries:
+        description: Failures in a row that make the container unhealthy.
+        type: int
+        default: 3
+      start_period:
+        description: Time to start during which failures do not count.
+        type: str
+        default: 0s
   restart_policy:
     description: Docker restart policy.
     type: str
@@ -124,15 +140,41 @@ options:
     description: Route through Traefik; omit to run the replicas without it.
     type: dict
     suboptions:
-      file: {description: File in Traefik's file provider directory on the host., type: path, required: true}
-      api_url: {description: Traefik's API as reachable from the host., type: str, default: "http://127.0.0.1:8099"}
-      service: {description: Service name (in the file provider); the app name by default., type: str}
-      routers: {description: Routers of the file provider, by name; each should name O(traefik.service)., type: dict, default: {}}
-      middlewares: {description: Middlewares of the file provider, by name., type: dict, default: {}}
-      health_path: {description: Path Traefik checks on each replica; empty for none., type: str, default: ""}
-      health_interval: {description: Time between Traefik's checks., type: str, default: 2s}
-      health_timeout: {description: Time a check may take., type: str, default: 2s}
-      timeout: {description: Seconds to wait for Traefik to pick up a change., type: int, default: 60}
+      file:
+        description: File in Traefik's file provider directory on the host.
+        type: path
+        required: true
+      api_url:
+        description: Traefik's API as reachable from the host.
+        type: str
+        default: http://127.0.0.1:8099
+      service:
+        description: Service name (in the file provider); the app name by default.
+        type: str
+      routers:
+        description: Routers of the file provider, by name; each should name O(traefik.service).
+        type: dict
+        default: {}
+      middlewares:
+        description: Middlewares of the file provider, by name.
+        type: dict
+        default: {}
+      health_path:
+        description: Path Traefik checks on each replica; empty for none.
+        type: str
+        default: ""
+      health_interval:
+        description: Time between Traefik's checks.
+        type: str
+        default: 2s
+      health_timeout:
+        description: Time a check may take.
+        type: str
+        default: 2s
+      timeout:
+        description: Seconds to wait for Traefik to pick up a change.
+        type: int
+        default: 60
   mask_values:
     description: Values masked in every message (secrets the app may log).
     type: list
