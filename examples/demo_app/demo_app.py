@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -454,10 +455,16 @@ def migrate(cfg):
 
 def healthcheck(env):
     port = env.get("APP_PORT", "8000")
+    # prints the health body: Docker keeps it as the check's output, for whoever asks why
     try:
         with urllib.request.urlopen("http://127.0.0.1:%s/health" % port, timeout=3) as resp:
+            sys.stdout.write(resp.read(2000).decode("utf-8", "replace") + "\n")
             return 0 if resp.status == 200 else 1
-    except (OSError, ValueError):
+    except urllib.error.HTTPError as exc:
+        sys.stdout.write("HTTP %d %s\n" % (exc.code, exc.read(2000).decode("utf-8", "replace")))
+        return 1
+    except (OSError, ValueError) as exc:
+        sys.stdout.write("health endpoint unreachable: %s\n" % exc)
         return 1
 
 

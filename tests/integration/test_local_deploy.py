@@ -79,8 +79,12 @@ def test_https_with_a_certificate_from_the_acme_ca(deployed_v1):
          "http://%s/records?x=1" % DOMAIN], capture_output=True, text=True, timeout=20, check=False,
     ).stdout
     assert redirect in ("301 https://%s/records?x=1" % DOMAIN, "308 https://%s/records?x=1" % DOMAIN)
-    published = subprocess.run(["docker", "port", "demo"], capture_output=True, text=True, check=False).stdout
-    assert published.strip() == ""  # only Traefik is published
+    replicas = subprocess.run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    assert len(replicas) == 2
+    for replica in replicas:
+        published = subprocess.run(["docker", "port", replica], capture_output=True, text=True, check=True).stdout
+        assert published.strip() == ""  # only Traefik is published
 
 
 def test_second_run_changes_nothing(deployed_v1):
@@ -108,7 +112,7 @@ def test_release_that_never_becomes_healthy_fails_the_deploy(deployed_v1):
     try:
         res, out = deploy("-e", "app_version=broken", "-e", "app_health_timeout=20")
         assert res.returncode != 0, out[-3000:]
-        assert "Wait until the app is healthy" in out and "failed=1" in out
+        assert "did not become healthy" in out and "failed=1" in out
     finally:
         res, out = deploy()  # back to v1 for the other tests
         assert res.returncode == 0, out[-3000:]

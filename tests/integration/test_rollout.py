@@ -1,0 +1,201 @@
+"""Zero-downtime rollouts and rollbacks of the local stack, under steady HTTPS load.
+
+Every phase runs lab/loadgen.py's generator at 100 requests/s against Traefik on
+127.0.0.1:443 (certificate verified with the lab CA) and asserts that not one request
+failed and that the versions served switch as expected. Also: the deploy lock refuses a
+second deploy while one runs, a crashed replica is back within 30 s.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
+
+DOMAIN = "demo.launchbay.test"
+LAB_ACME = os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme"))
+LEDGER = "/var/lib/launchbay/releases/demo.json"
+LOCK = "/var/lib/launchbay/locks/local.lock"
+RATE = 100
+
+
+def playbook(name, *args, timeout=900):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="rollout-test")
+    started = time.monotonic()
+    res = subprocess.run(["ansible-playbook", "playbooks/%s.yml" % name, "-i", "inventories/local", *args],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return res.returncode, res.stdout + res.stderr, time.monotonic() - started
+
+
+def under_load(name, *args):
+    gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
+    time.sleep(2)
+    rc, out, seconds = playbook(name, *args)
+    time.sleep(3)
+    load = gen.stop()
+    return rc, out, seconds, load
+
+
+def served_versions(load):
+    return [version for _offset, version in load["versions"]]
+
+
+def assert_no_failed_request(load, seconds):
+    assert load["failed"] == 0, "failed requests: %s; first: %s" % (load["failure_reasons"], load["first_failures"])
+    assert load["sent"] >= 0.8 * RATE * seconds, load  # the load really ran all along
+
+
+def ledger():
+    with open(LEDGER, encoding="utf-8") as handle:
+        releases = json.load(handle)["releases"]
+    done = [r for r in releases if r["result"] == "success"]
+    return releases, done[0], (done[1] if len(done) > 1 else None)
+
+
+def replicas():
+    out = subprocess.run(["docker", "ps", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app",
+                          "--format", "{{.Names}} {{.Image}} {{.Status}}"], capture_output=True, text=True, check=True).stdout
+    return sorted(line.split(" ", 2) for line in out.splitlines())
+
+
+@pytest.fixture(scope="module")
+def on_v1():
+    rc, out, _s = playbook("deploy")
+    assert rc == 0, out[-4000:]
+    assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v1"] * 2
+    return True
+
+
+def test_deploy_of_v2_under_load_drops_no_request(on_v1):
+    rc, out, seconds, load = under_load("deploy", "-e", "app_version=v2")
+    assert rc == 0, out[-4000:]
+    assert_no_failed_request(load, seconds)
+    versions = served_versions(load)
+    assert versions[0] == "v1" and versions[-1] == "v2", versions
+    assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v2"] * 2
+    _releases, current, previous = ledger()
+    assert current["image"].endswith(":v2") and previous["image"].endswith(":v1")
+    assert current["migration_version"] == "2" and current["deployed_by"].startswith("rollout-test")
+    assert current["digest"].startswith("sha256:") and current["config_hash"]
+    print("deploy v2: %.1f s, %s" % (seconds, json.dumps(load)))
+
+
+def test_broken_release_fails_under_load_and_v2_keeps_serving(on_v1):
+    before = replicas()
+    rc, out, seconds, load = under_load("deploy", "-e", "app_version=broken", "-e", "app_health_timeout=60")
+    assert rc != 0
+    assert "did not become healthy" in out and "selftest" in out, out[-4000:]  # the replica's last health output
+    assert "The deploy lock was released." in out
+    assert_no_failed_request(load, seconds)
+    assert set(served_versions(load)) == {"v2"}
+    assert replicas() == before  # the same two v2 containers, untouched
+    releases, current, _previous = ledger()
+    assert releases[0]["image"].endswith(":broken") and releases[0]["result"] == "failed"
+    assert current["image"].endswith(":v2")
+    assert not os.path.exists(LOCK)
+
+
+def test_rollback_across_a_migration_needs_the_override(on_v1):
+    before = replicas()
+    rc, out, _s = playbook("rollback")
+    assert rc != 0
+    assert "expects schema version 1, but the database was migrated to 2" in out, out[-3000:]
+    assert "app_rollback_allow_schema_downgrade" in out
+    assert replicas() == before
+
+
+def test_rollback_under_load_is_fast_and_drops_no_request(on_v1):
+    rc, out, seconds, load = under_load("rollback", "-e", "app_rollback_allow_schema_downgrade=true")
+    assert rc == 0, out[-4000:]
+    assert_no_failed_request(load, seconds)
+    versions = served_versions(load)
+    assert versions[0] == "v2" and versions[-1] == "v1", versions
+    assert seconds < 60, "rollback took %.1f s" % seconds
+    releases, current, _previous = ledger()
+    assert current["image"].endswith(":v1")
+    assert [r["result"] for r in releases if r["image"].endswith(":v2")][0] == "rolled_back"
+    print("rollback of 2 replicas: %.1f s, %s" % (seconds, json.dumps(load)))
+
+
+def test_rollback_to_a_named_release(on_v1):
+    releases, _current, _previous = ledger()
+    v2 = [r for r in releases if r["image"].endswith(":v2")][0]
+    rc, out, _s = playbook("rollback", "-e", "rollback_to=%s" % v2["id"])
+    assert rc == 0, out[-3000:]
+    assert "runs release %s" % v2["id"] in out
+    assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v2"] * 2
+    rc, out, _s = playbook("rollback", "-e", "rollback_to=no-such-release")
+    assert rc != 0 and "no release no-such-release that served" in out, out[-3000:]
+
+
+def test_status_shows_releases_replicas_and_lock(on_v1):
+    rc, out, _s = playbook("status")
+    assert rc == 0, out[-3000:]
+    _releases, current, previous = ledger()
+    assert "current: %s launchbay-lab/demo-app:v2" % current["id"] in out
+    assert "previous: %s" % previous["id"] in out
+    assert out.count(": healthy'") == 2 and "lock: free" in out
+
+
+def test_second_deploy_is_refused_while_one_runs(on_v1):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="first-deployer")
+    first = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
+                              "-e", "deploy_reason=the first deploy"], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(LOCK) and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.2)
+        assert os.path.exists(LOCK), "the first deploy never took the lock"
+        before = replicas()
+        rc, out, seconds = playbook("deploy", "-e", "app_version=v2")
+        assert rc != 0 and seconds < 60
+        assert "is held by first-deployer" in out and "reason: the first deploy" in out, out[-3000:]
+        assert replicas() == before or first.poll() is None  # the refused run changed nothing itself
+    finally:
+        output, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, output[-3000:]
+    assert not os.path.exists(LOCK)
+    assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v1"] * 2
+
+
+def test_stale_lock_is_broken_only_when_asked(on_v1):
+    os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+    with open(LOCK, "w", encoding="utf-8") as handle:
+        json.dump({"owner": "ghost@gone", "token": "t0", "reason": "crashed run", "acquired_at": time.time() - 7200, "ttl": 3600}, handle)
+    try:
+        rc, out, _s = playbook("deploy")
+        assert rc != 0 and "is stale" in out and "ghost@gone" in out, out[-3000:]
+        rc, out, _s = playbook("deploy", "-e", "deploy_lock_break_stale=true")
+        assert rc == 0, out[-3000:]
+        assert not os.path.exists(LOCK)
+    finally:
+        if os.path.exists(LOCK):
+            os.unlink(LOCK)
+
+
+def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):
+    name = replicas()[0][0]
+    info = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
+    os.kill(info["State"]["Pid"], signal.SIGKILL)
+    killed = time.monotonic()
+    url = "http://127.0.0.1:8099/api/http/services/demo@file"
+    back = None
+    while time.monotonic() - killed < 60:
+        state = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
+        routed = subprocess.run(["curl", "-s", "--max-time", "2", url], capture_output=True, text=True, check=False).stdout
+        status = (json.loads(routed or "{}").get("serverStatus") or {}).get("http://%s:8000" % name)
+        if state["RestartCount"] >= 1 and state["State"].get("Health", {}).get("Status") == "healthy" and status == "UP":
+            back = time.monotonic() - killed
+            break
+        time.sleep(0.5)
+    assert back is not None and back < 30, "not back within 60 s"
+    print("crashed replica back (healthy and routed) after %.1f s" % back)
