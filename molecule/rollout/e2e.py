@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""The rollout scenario's end-to-end sequence, run by verify.yml after the v1 deploy.
+
+Load: lab/loadgen.py sends 50 requests/s over HTTPS to each host's Traefik (certificate
+checked against that host's Pebble root) for the whole of every phase; a phase passes only
+with zero failed requests on both hosts. Phases:
+  A deploy v2 host by host                  -> both serve v2
+  B deploy v3, which fails on the 2nd host  -> the 1st is rolled back to v2 automatically
+  C rollback of the fleet                   -> both serve v1
+  D --limit rollback of the 2nd host to v2  -> only it changes; a deploy meanwhile is refused by the lock
+Usage: e2e.py MOLECULE_INVENTORY_FILE
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
+
+HOSTS = {"lbm-rollout-1": "172.31.77.11", "lbm-rollout-2": "172.31.77.12"}
+DOMAIN = "app.e2e.test"
+RATE = 50
+LOCK = "/var/lib/launchbay/locks/e2e.lock"
+LEDGER = "/var/lib/launchbay/releases/demo.json"
+
+
+def sh(*cmd, check=True):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError("%s failed: %s" % (" ".join(cmd), res.stdout + res.stderr))
+    return res.stdout
+
+
+def on_host(host, *cmd, check=True):
+    return sh("docker", "exec", host, *cmd, check=check)
+
+
+def playbook(inventory, name, *args):
+    started = time.monotonic()
+    res = subprocess.run(["ansible-playbook", os.path.join(REPO, "playbooks", name + ".yml"), "-i", inventory, *args],
+                         capture_output=True, text=True, timeout=1500, check=False, env=dict(os.environ, USER="e2e"))
+    return res.returncode, " ".join((res.stdout + res.stderr).split()), time.monotonic() - started
+
+
+def replicas(host):
+    out = on_host(host, "docker", "ps", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app",
+                  "--format", "{{.ID}} {{.Image}}")
+    return sorted(out.split("\n")[:-1])
+
+
+def images(host):
+    return sorted(line.split()[1] for line in replicas(host))
+
+
+def ledger(host):
+    releases = json.loads(on_host(host, "cat", LEDGER))["releases"]
+    return releases, [r for r in releases if r["result"] == "success"]
+
+
+class Load(object):
+    """One generator per host, each against that host's Traefik."""
+
+    def __init__(self, cafiles):
+        self.cafiles = cafiles
+
+    def __enter__(self):
+        self.gens = dict((h, LoadGenerator(DOMAIN, self.cafiles[h], (ip, 443), rate=RATE, workers=6, max_seconds=900).start())
+                         for h, ip in HOSTS.items())
+        time.sleep(2)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(3)
+        self.results = dict((h, g.stop()) for h, g in self.gens.items())
+        return False
+
+    def check(self, phase, seconds):
+        for host, load in self.results.items():
+            versions = [v for _t, v in load["versions"]]
+            print("%s %s: sent=%d failed=%d p50=%sms p99=%sms versions %s" % (
+                phase, host, load["sent"], load["failed"], load["p50_ms"], load["p99_ms"], " -> ".join(dedupe(versions))))
+            assert load["failed"] == 0, "%s: failed requests on %s: %s %s" % (phase, host, load["failure_reasons"], load["first_failures"])
+            assert load["sent"] >= 0.8 * RATE * seconds, "%s: the load did not run all along on %s: %s" % (phase, host, load)
+
+    def versions(self, host):
+        return [v for _t, v in self.results[host]["versions"]]
+
+
+def dedupe(versions):
+    out = []
+    for v in versions:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def wait_https(cafiles, timeout=120):
+    for host, ip in HOSTS.items():
+        deadline = time.monotonic() + timeout
+        while True:
+            gen = LoadGenerator(DOMAIN, cafiles[host], (ip, 443), rate=5, workers=1, max_seconds=1).start()
+            time.sleep(1.2)
+            res = gen.stop()
+            if res["sent"] and not res["failed"]:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("%s never served %s over verified HTTPS: %s" % (host, DOMAIN, res))
+
+
+def main():
+    inventory = os.path.dirname(sys.argv[1])
+    workdir = tempfile.mkdtemp(prefix="lbm-rollout-")
+    cafiles = {}
+    for host in HOSTS:
+        root = on_host(host, "python3", "-c", "import ssl, urllib.request; print(urllib.request.urlopen("
+                       "'https://127.0.0.1:15000/roots/0', context=ssl._create_unverified_context()).read().decode())")
+        cafiles[host] = os.path.join(workdir, host + ".pem")
+        with open(cafiles[host], "w", encoding="utf-8") as handle:
+            handle.write(root)
+    wait_https(cafiles)
+    for host in HOSTS:
+        assert images(host) == ["launchbay-lab/demo-app:v1"] * 2, images(host)
+
+    # A: v2, host by host
+    with Load(cafiles) as load:
+        rc, out, seconds = playbook(inventory, "deploy", "-e", "app_version=v2", "-e", "deploy_serial=1")
+    assert rc == 0, out[-3000:]
+    load.check("A deploy v2 (%.0fs)" % seconds, seconds)
+    for host in HOSTS:
+        assert images(host) == ["launchbay-lab/demo-app:v2"] * 2
+        assert load.versions(host)[0] == "v1" and load.versions(host)[-1] == "v2"
+
+    # B: v3 succeeds on the first host, fails on the second: the first goes back to v2
+    with Load(cafiles) as load:
+        rc, out, seconds = playbook(inventory, "deploy", "-e", "app_version=v3", "-e", "deploy_serial=1")
+    assert rc != 0
+    assert "did not become healthy" in out and "Rolled back to the previous release on: lbm-rollout-1" in out, out[-3000:]
+    load.check("B deploy v3, fails on host 2 (%.0fs)" % seconds, seconds)
+    assert "v1" in load.versions("lbm-rollout-1") and load.versions("lbm-rollout-1")[-1] == "v2"  # v3 served v1's code
+    assert set(load.versions("lbm-rollout-2")) == {"v2"}
+    for host in HOSTS:
+        assert images(host) == ["launchbay-lab/demo-app:v2"] * 2, (host, images(host))
+        releases, done = ledger(host)
+        assert done[0]["image"].endswith(":v2")
+    assert [r["result"] for r in ledger("lbm-rollout-1")[0] if r["image"].endswith(":v3")] == ["rolled_back"]
+    assert [r["result"] for r in ledger("lbm-rollout-2")[0] if r["image"].endswith(":v3")] == ["failed"]
+    on_host("lbm-rollout-1", "test", "!", "-e", LOCK)
+
+    # C: the whole fleet back to v1 (across the schema 2 migration: needs the override)
+    with Load(cafiles) as load:
+        rc, out, seconds = playbook(inventory, "rollback", "-e", "app_rollback_allow_schema_downgrade=true")
+    assert rc == 0, out[-3000:]
+    load.check("C rollback fleet (%.0fs)" % seconds, seconds)
+    for host in HOSTS:
+        assert images(host) == ["launchbay-lab/demo-app:v1"] * 2
+        assert load.versions(host)[-1] == "v1"
+
+    # D: only the second host forward to v2 with --limit; a deploy meanwhile is refused
+    v2 = [r for r in ledger("lbm-rollout-2")[0] if r["image"].endswith(":v2")][0]["id"]
+    first_before = replicas("lbm-rollout-1")
+    result = {}
+    with Load(cafiles) as load:
+        thread = threading.Thread(target=lambda: result.update(run=playbook(
+            inventory, "rollback", "--limit", "lbm-rollout-2", "-e", "rollback_to=" + v2)))
+        thread.start()
+        deadline = time.monotonic() + 120
+        while subprocess.run(["docker", "exec", "lbm-rollout-1", "test", "-e", LOCK], check=False).returncode != 0:
+            assert time.monotonic() < deadline and thread.is_alive(), "the rollback never took the lock"
+            time.sleep(0.3)
+        rc2, out2, seconds2 = playbook(inventory, "deploy", "-e", "app_version=v2")
+        thread.join(900)
+    rc, out, seconds = result["run"]
+    assert rc == 0, out[-3000:]
+    assert rc2 != 0 and "is held by e2e" in out2 and "reason: rollback to %s" % v2 in out2, out2[-3000:]
+    print("D a deploy during the rollback was refused after %.0fs: the lock is held by e2e (reason: rollback to %s)" % (seconds2, v2))
+    load.check("D --limit rollback of host 2 (%.0fs)" % seconds, seconds)
+    assert images("lbm-rollout-2") == ["launchbay-lab/demo-app:v2"] * 2
+    assert replicas("lbm-rollout-1") == first_before  # untouched
+    assert set(load.versions("lbm-rollout-1")) == {"v1"} and load.versions("lbm-rollout-2")[-1] == "v2"
+    print("e2e: all phases passed with zero failed requests")
+
+
+if __name__ == "__main__":
+    main()
