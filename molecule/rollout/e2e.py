@@ -96,11 +96,11 @@ class Load(object):
 
 
 def dedupe(versions):
-    out = []
-    for v in versions:
-        if v not in out:
-            out.append(v)
-    return out
+    """First, then every version served in between, then last (both served while switching)."""
+    if not versions:
+        return []
+    middle = [v for v in sorted(set(versions[1:-1])) if v not in (versions[0], versions[-1])]
+    return [versions[0]] + middle + ([versions[-1]] if len(versions) > 1 and versions[-1] != versions[0] or middle else [])
 
 
 def wait_https(cafiles, timeout=120):

@@ -152,6 +152,18 @@ def test_status_shows_releases_replicas_and_lock(on_v1):
     assert out.count(": healthy'") == 2 and "lock: free" in out, out[-3000:]
 
 
+def test_check_mode_reports_the_replacement_and_changes_nothing(on_v1):
+    before = replicas()
+    current = before[0][1].rsplit(":", 1)[1]
+    other = "v1" if current == "v2" else "v2"
+    releases_before = ledger()[0]
+    rc, out, _s = playbook("deploy", "-e", "app_version=" + other, "--check", "--diff")
+    assert rc == 0, out[-3000:]
+    assert "- launchbay-lab/demo-app:%s +" % current in out and "+ - launchbay-lab/demo-app:%s" % other in out, out[-3000:]
+    assert "(new 1)" in out
+    assert replicas() == before and ledger()[0] == releases_before
+
+
 def test_second_deploy_is_refused_while_one_runs(on_v1):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="first-deployer")
     first = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
