@@ -133,12 +133,11 @@ def main():
     ]
     run(["docker", "rm", "-f", "bench-naive"])
     print()
-    print("%-34s %8s %7s %8s %8s %8s %10s %12s  %s" % ("method", "sent", "failed", "req/s", "p50 ms", "p99 ms", "rollout s",
-                                                     "x floor", "served"))
+    header = ("method", "sent", "failed", "req/s", "p50 ms", "p99 ms", "rollout s", "x floor", "served")
+    print("%-34s %8s %7s %8s %8s %8s %10s %12s  %s" % header)
     for row in rows:
-        print("%-34s %8d %7d %8.1f %8.1f %8.1f %10.1f %12.1f  %s" % (
-            row["method"], row["sent"], row["failed"], row["rate"], row["p50_ms"], row["p99_ms"], row["rollout_s"],
-            row["ratio_to_floor"], row["served"]))
+        print("%-34s %8s %7s %8s %8s %8s %10s %12s  %s" % tuple(
+            str(row[key]) for key in ("method", "sent", "failed", "rate", "p50_ms", "p99_ms", "rollout_s", "ratio_to_floor", "served")))
     print("floor (start-to-healthy): %.1f s; rollout times are whole ansible-playbook runs" % floor)
     for row in rows:
         if row["failures"]:

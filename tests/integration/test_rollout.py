@@ -180,7 +180,7 @@ def test_second_deploy_is_refused_while_one_runs(on_v1):
         assert "is held by first-deployer" in out and "reason: the first deploy" in out, out[-3000:]
         assert replicas() == before or first.poll() is None  # the refused run changed nothing itself
     finally:
-        output, _ = first.communicate(timeout=900)
+        output = first.communicate(timeout=900)[0]
     assert first.returncode == 0, output[-3000:]
     assert not os.path.exists(LOCK)
     assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v1"] * 2
