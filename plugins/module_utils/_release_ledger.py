@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._files import write_atomically
 
 RESULTS = ("in_progress", "success", "failed", "rolled_back")
 FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run")
@@ -44,17 +45,8 @@ class ReleaseLedger(object):
     def save(self, releases):
         """Write atomically: a reader never sees half a ledger."""
         os.makedirs(self.directory, mode=0o755, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ledger-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"releases": releases}, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        text = json.dumps({"releases": releases}, indent=2, sort_keys=True) + "\n"
+        write_atomically(self.path, text, 0o644, prefix=".ledger-")
 
     @staticmethod
     def successes(releases):

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 
+from ansible_collections.launchbay.webstack.plugins.module_utils._files import write_atomically
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import (
     container_state,
     describe_states,
@@ -196,17 +195,7 @@ class TraefikRotation(object):
         text = self.render(names)
         if text == self.read():
             return False
-        directory = os.path.dirname(self.path) or "."
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".rolling-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, text, 0o644, prefix=".rolling-")
         return True
 
     def observe(self):

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchbay maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""File helpers shared by the modules. Private: no API promise."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def write_atomically(path, text, mode=0o644, prefix=".launchbay-"):
+    """Replace `path` with `text` in one rename: a reader sees the old file or the new one,
+    never half of one. The temporary file is removed when anything fails."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
