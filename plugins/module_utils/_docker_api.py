@@ -63,7 +63,8 @@ class DockerClient(object):
         self.socket_path = socket_path
         self.timeout = timeout
 
-    def _call(self, method, path, query=None, body=None, timeout=None, raw=False):
+    def _call(self, method, path, query=None, body=None, timeout=None, raw=False, missing_ok=False):
+        """The decoded answer; with missing_ok, None when the object does not exist (404)."""
         if query:
             path += "?" + urlencode(query)
         conn = _UnixConnection(self.socket_path, timeout or self.timeout)
@@ -80,6 +81,8 @@ class DockerClient(object):
             raise DockerError("Docker API %s %s failed: %s (socket %s)" % (method, path, exc, self.socket_path))
         finally:
             conn.close()
+        if resp.status == 404 and missing_ok:
+            return None
         if resp.status >= 400:
             try:
                 message = json.loads(payload.decode("utf-8")).get("message")
@@ -100,12 +103,7 @@ class DockerClient(object):
 
     def inspect(self, name):
         """The container, or None when there is none."""
-        try:
-            return self._call("GET", "/containers/%s/json" % quote(name, safe=""))
-        except DockerError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._call("GET", "/containers/%s/json" % quote(name, safe=""), missing_ok=True)
 
     def create(self, name, config):
         return self._call("POST", "/containers/create", {"name": name}, config)["Id"]
@@ -118,11 +116,7 @@ class DockerClient(object):
                    timeout=timeout + self.timeout)
 
     def remove(self, ident):
-        try:
-            self._call("DELETE", "/containers/%s" % quote(ident, safe=""), {"force": "1"})
-        except DockerError as exc:
-            if exc.status != 404:
-                raise
+        self._call("DELETE", "/containers/%s" % quote(ident, safe=""), {"force": "1"}, missing_ok=True)
 
     def connect(self, network, ident, aliases=None):
         body = {"Container": ident, "EndpointConfig": {"Aliases": list(aliases or [])}}
@@ -136,9 +130,4 @@ class DockerClient(object):
     # -- images -------------------------------------------------------------------------
     def image(self, name):
         """The image, or None when it is not on the host."""
-        try:
-            return self._call("GET", "/images/%s/json" % quote(name, safe=":@/"))
-        except DockerError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._call("GET", "/images/%s/json" % quote(name, safe=":@/"), missing_ok=True)

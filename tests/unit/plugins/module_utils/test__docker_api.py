@@ -24,3 +24,45 @@ def test_a_missing_socket_names_the_call_and_the_socket(tmp_path):
         assert "GET /containers/json" in str(exc) and "no.sock" in str(exc)
     else:
         raise AssertionError("expected a DockerError")
+
+
+def test_missing_objects_are_none_where_asked_and_errors_elsewhere(tmp_path):
+    import http.server
+    import socketserver
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            body = b'{"message": "No such container: x"}'
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def address_string(self):
+            return "unix"
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    path = str(tmp_path / "docker.sock")
+    server = Server(path, Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = DockerClient(path, timeout=5)
+        assert client.inspect("x") is None and client.image("a/b:c") is None
+        client.remove("x")  # already gone: nothing to do
+        try:
+            client.start("x")
+        except DockerError as exc:
+            assert exc.status == 404 and "No such container: x" in str(exc)
+        else:
+            raise AssertionError("start of a missing container must raise")
+    finally:
+        server.shutdown()
+        server.server_close()
