@@ -82,3 +82,7 @@ def test_only_the_kept_releases_images_stay(pruning):
     # a is neither current (c) nor previous (b), and older: pruned; b stays as the rollback
     # target; d, newer than the current release, may be the next one
     assert present() == ["b", "c", "d"]
+    # one ledger entry per release: the in-progress record was completed, not left beside it
+    with open("/var/lib/launchbay/releases/%s.json" % NAME, encoding="utf-8") as handle:
+        releases = json.load(handle)["releases"]
+    assert [(r["image"], r["result"]) for r in releases] == [("lbprune/app:c", "success"), ("lbprune/app:b", "success")]
