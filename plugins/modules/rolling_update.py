@@ -342,25 +342,24 @@ def main():
         module.exit_json(changed=False, replicas=[container_state(c) for c in found])
     _check_input(module, params)
 
-    spec = Spec(
-        params["app"],
-        **dict((k, params[k]) for k in ("image", "env", "command", "user", "volumes", "networks", "labels", "restart_policy",
-                                        "stop_timeout", "memory", "cpus", "log_driver", "log_options", "port"))
-    )
-    spec.healthcheck = params["healthcheck"]
-    spec.extra_hash = params["config_hash_extra"]
+    opts = params["traefik"]
+    service = (opts["service"] or params["app"]) if opts else None
+    extra_hash = params["config_hash_extra"]
+    if opts:
+        # the service Traefik routes the replicas under is part of their definition
+        extra_hash = "%s|%s" % (extra_hash, service)
+    spec = Spec(params["app"], extra_hash=extra_hash, **dict((k, params[k]) for k in (
+        "image", "env", "command", "user", "volumes", "networks", "labels", "healthcheck", "restart_policy",
+        "stop_timeout", "memory", "cpus", "log_driver", "log_options", "port")))
     rotation = None
-    if params["traefik"]:
-        opts = params["traefik"]
+    if opts:
         rotation = TraefikRotation(
-            opts["file"], opts["api_url"], opts["service"] or params["app"], params["port"],
+            opts["file"], opts["api_url"], service, params["port"],
             routers=opts["routers"], middlewares=opts["middlewares"],
             health=({"path": opts["health_path"], "interval": opts["health_interval"], "timeout": opts["health_timeout"]}
                     if opts["health_path"] else None),
             timeout=opts["timeout"],
         )
-        # the routing file is part of the definition: a router change alone is a change
-        spec.extra_hash = "%s|%s" % (spec.extra_hash, opts["service"] or params["app"])
     manager = RollingUpdate(client, spec, params["replicas"], params["batch_size"], params["health_timeout"],
                             params["drain_delay"], rotation, module.check_mode)
     try:
