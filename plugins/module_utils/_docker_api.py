@@ -21,6 +21,8 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     raise
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
+# The modules' option for it, documented by the launchbay.webstack.docker_api doc fragment.
+DOCKER_ARGUMENT_SPEC = {"docker_socket": {"type": "path", "default": DEFAULT_SOCKET}}
 
 
 class DockerError(Exception):

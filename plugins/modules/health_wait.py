@@ -36,12 +36,9 @@ options:
     description: Stop waiting as soon as a container cannot become healthy by waiting.
     type: bool
     default: true
-  docker_socket:
-    description: Docker Engine API socket.
-    type: path
-    default: /var/run/docker.sock
 extends_documentation_fragment:
   - launchbay.webstack.attributes
+  - launchbay.webstack.docker_api
 notes:
   - It only reads, also in check mode, where it still waits (skip it when the containers would not exist yet).
 author:
@@ -70,7 +67,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DockerClient, DockerError
+from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, wait_healthy
 
 
@@ -81,7 +78,7 @@ def main():
             timeout=dict(type="int", default=120),
             require=dict(type="str", default="healthy", choices=["healthy", "running"]),
             fail_fast=dict(type="bool", default=True),
-            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+            **DOCKER_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )

@@ -180,12 +180,9 @@ options:
     type: list
     elements: str
     default: []
-  docker_socket:
-    description: Docker Engine API socket.
-    type: path
-    default: /var/run/docker.sock
 extends_documentation_fragment:
   - launchbay.webstack.attributes
+  - launchbay.webstack.docker_api
 notes:
   - Old containers of the app that are not running are removed at the end of a rollout.
 author:
@@ -255,7 +252,7 @@ states:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DockerClient, DockerError
+from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import container_state
 from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update import (
     RollingUpdate,
@@ -327,7 +324,7 @@ def main():
             drain_delay=dict(type="float", default=2),
             traefik=dict(type="dict", options=traefik_spec),
             mask_values=dict(type="list", elements="str", default=[], no_log=True),
-            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+            **DOCKER_ARGUMENT_SPEC
         ),
         required_if=[("state", "present", ["image"])],
         supports_check_mode=True,

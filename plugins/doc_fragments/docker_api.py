@@ -1,0 +1,17 @@
+# -*- coding: utf-8 -*-
+# Copyright: launchbay maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Modules that talk to the Docker Engine API of the host they run on
+    # (module_utils/_docker_api.py; the argument is DOCKER_ARGUMENT_SPEC there).
+    DOCUMENTATION = r"""
+options:
+  docker_socket:
+    description: Docker Engine API socket.
+    type: path
+    default: /var/run/docker.sock
+"""
