@@ -20,6 +20,7 @@ Commands (all print one JSON document on stdout; errors go to stderr, secrets ma
                      server, row counts compared.
   drill              (in a scratch container) restore the newest logical backups into a
                      throwaway cluster, check them, report RTO and RPO, alert on failure.
+  init               check the bucket (create it when allowed).
   alert              send a test alert.
 Nothing unencrypted touches disk: pg_dump's output only ever exists in pipes.
 """
@@ -556,6 +557,21 @@ def send_alert(cfg, job, error, database=None):
     return sent, problems
 
 
+def cmd_init(cfg, args, client=None):
+    """Check that the bucket answers (create it when allowed); the role runs this on every apply."""
+    client = client or s3_client(cfg)
+    bucket = cfg.s3["bucket"]
+    try:
+        client.head_bucket(Bucket=bucket)
+        return {"bucket": bucket, "created": False}
+    except Exception as exc:  # pylint: disable=broad-except
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code not in ("404", "NoSuchBucket", "NotFound") or not args.create_bucket:
+            raise BackupError("the bucket %s cannot be used: %s" % (bucket, exc))
+    client.create_bucket(Bucket=bucket)
+    return {"bucket": bucket, "created": True}
+
+
 def cmd_alert(cfg, args, client=None):
     sent, problems = send_alert(cfg, "alert-test", args.message)
     if problems:
@@ -804,7 +820,7 @@ def cmd_drill(cfg, args, client=None, now=None):
             manifest = restore_stream(cfg, client, backup, server.conn, database, no_owner=True)
             counts = row_counts(server.conn + ["-d", database])
             compare_counts(manifest["row_counts"], counts, "drill of %s" % database)
-            checks = run_checks(server.conn, database, args.check or [])
+            checks = run_checks(server.conn, database, args.check or cfg.data.get("drill_checks") or [])
             report["databases"][database] = {
                 "backup": backup["id"], "rpo_hours": round((now - id_time(backup["id"])).total_seconds() / 3600, 2),
                 "tables": len(counts), "rows": sum(counts.values()), "checks": len(checks)}
@@ -824,7 +840,7 @@ def cmd_drill(cfg, args, client=None, now=None):
 COMMANDS = {
     "logical": cmd_logical, "pitr-backup": cmd_pitr_backup, "freshness": cmd_freshness, "list": cmd_list,
     "retention": cmd_retention, "restore-logical": cmd_restore_logical, "pitr-extract": cmd_pitr_extract,
-    "drill": cmd_drill, "alert": cmd_alert,
+    "drill": cmd_drill, "alert": cmd_alert, "init": cmd_init,
 }
 ALERTING = {"logical", "pitr-backup", "freshness", "drill", "retention"}
 
@@ -862,6 +878,8 @@ def parser():
     cmd = sub.add_parser("drill")
     cmd.add_argument("--database", action="append")
     cmd.add_argument("--check", action="append")
+    cmd = sub.add_parser("init")
+    cmd.add_argument("--create-bucket", action="store_true")
     cmd = sub.add_parser("alert")
     cmd.add_argument("--message", default="test alert: the backup alerts reach you")
     return top
