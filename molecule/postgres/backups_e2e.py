@@ -1,0 +1,291 @@
+#!/usr/bin/env python
+"""Backups that restore: the postgres scenario's end-to-end sequence (run by verify.yml).
+
+On the Molecule host (systemd, Docker, PostgreSQL with the backups role, moto S3 behind a
+TLS proxy and a webhook receiver on the egress network), with the demo app writing rows:
+  1  rows A through the app; playbooks/backup.yml -vvv (secrets searched in the output)
+  2  rows B; note the time T; rows C
+  3  the objects in the bucket are encrypted (dumps: GnuPG packets, not PGDMP; pgBackRest: Salted__)
+  4  restore latest (pgBackRest, -vvv): the app finds A+B+C; the old database is kept
+  5  restore to T: the app finds exactly A+B
+  6  a named dump restored from "production" into "staging" needs sanitizing SQL; with it, the
+     rows are A, scrubbed; not switched
+  7  a corrupted dump: the restore fails, the live database is untouched and the app serves
+  8  retention: 45 simulated daily dumps; the timer's service deletes what the policy drops
+  9  S3 down: the timer's service fails and the webhook gets host, database and error, no secret
+ 10  freshness with a tiny limit alerts; the restore drill passes and reports RTO and RPO
+Usage: backups_e2e.py MOLECULE_INVENTORY_FILE
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+HOST = "lbm-postgres-1"
+APP = "shop-app-1"
+IMAGE = "launchbay-lab/postgres:15"
+SECRETS = ["molecule-backup-passphrase-1", "molecule-pgbackrest-cipher-1", "molecule-s3-secret-key-1",
+           "molecule-superuser-pw-1", "molecule-shop-pw-1", "molecule-app-secret-key-1"]
+TOOL = ["python3", "/etc/launchbay/backups/launchbay_backup.py", "--config", "/etc/launchbay/backups/backup.json"]
+BUCKET = "lb-backups"
+PREFIX = "launchbay/molecule"
+
+
+def sh(*cmd, check=True, stdin=None, timeout=900):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
+    if check and res.returncode != 0:
+        raise AssertionError("%s failed: %s" % (" ".join(cmd[:12]), (res.stdout + res.stderr)[-3000:]))
+    return res.stdout
+
+
+def on_host(*cmd, check=True, stdin=None):
+    return sh("docker", "exec", "-i", HOST, *cmd, check=check, stdin=stdin)
+
+
+def sql(query, db="shop"):
+    return on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", "psql", "-XqAt", "-d", db, "-c", query).strip()
+
+
+def s3(code):
+    """Python with boto3 in a container on the egress network (the bucket as the tool sees it)."""
+    head = ("import boto3, json, sys\n"
+            "c = boto3.client('s3', endpoint_url='https://s3:443', aws_access_key_id='molecule-access-key',"
+            " aws_secret_access_key='molecule-s3-secret-key-1', region_name='us-east-1',"
+            " verify='/etc/launchbay/backups/s3-ca.pem')\n")
+    return on_host("docker", "run", "--rm", "-i", "--network", "launchbay_egress", "-v",
+                   "/etc/launchbay/backups:/etc/launchbay/backups:ro", "--entrypoint", "python3", IMAGE, "-",
+                   stdin=head + code)
+
+
+def playbook(name, *args, inventory):
+    started = time.monotonic()
+    res = subprocess.run(["ansible-playbook", os.path.join(REPO, "playbooks", name + ".yml"), "-i", inventory, *args],
+                         capture_output=True, text=True, timeout=900, check=False, env=dict(os.environ, USER="e2e"))
+    return res.returncode, res.stdout + res.stderr, time.monotonic() - started
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def no_secrets(text, what):
+    leaked = [s for s in SECRETS if s in text]
+    assert not leaked, "%s: secrets in the output: %s" % (what, leaked)
+
+
+def app_get(path):
+    out = on_host("docker", "exec", APP, "python3", "-c",
+                  "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:8000%s', timeout=5).read().decode())" % path)
+    return json.loads(out)
+
+
+def add_rows(prefix, count):
+    for i in range(count):
+        on_host("docker", "exec", APP, "python3", "-c",
+                "import urllib.request, json; r = urllib.request.Request('http://127.0.0.1:8000/records',"
+                " data=json.dumps({'note': '%s-%d'}).encode(), headers={'Content-Type': 'application/json'});"
+                " urllib.request.urlopen(r, timeout=5).read()" % (prefix, i))
+
+
+def notes():
+    return sorted(sql("SELECT note FROM records").split())
+
+
+def start_app():
+    on_host("docker", "rm", "-f", APP, check=False)
+    env = ["-e", "DATABASE_URL=postgresql://shop:molecule-shop-pw-1@launchbay_postgres:5432/shop",
+           "-e", "SECRET_KEY=molecule-app-secret-key-1"]
+    on_host("docker", "run", "--rm", "--network", "launchbay_internal", *env, "launchbay-lab/demo-app:v1", "migrate")
+    on_host("docker", "run", "-d", "--name", APP, "--network", "launchbay_internal", *env,
+            "--label", "launchbay.app=shop", "--label", "launchbay.role=app", "launchbay-lab/demo-app:v1")
+    wait_healthy()
+
+
+def wait_healthy(timeout=60):
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        state = on_host("docker", "inspect", "-f", "{{.State.Health.Status}}", APP).strip()
+        if state == "healthy":
+            return
+        time.sleep(1)
+    raise AssertionError("the app is %s after %ss" % (state, timeout))
+
+
+def hook_lines():
+    out = on_host("sh", "-c", "cat /srv/hook/requests.jsonl 2>/dev/null || true")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def step(title):
+    print("== %s" % title, flush=True)
+
+
+def main(inventory):
+    figures = []
+    step("1 rows A through the app; backup.yml")
+    start_app()
+    sql("TRUNCATE records")  # a re-run starts from no rows
+    add_rows("a", 3)
+    rc, out, seconds = playbook("backup", "-vvv", inventory=inventory)
+    assert rc == 0, flat(out)[-3000:]
+    no_secrets(out, "backup.yml -vvv")
+    assert "shop: " in flat(out) and "reports: " in flat(out), "every database is dumped: " + flat(out)[-1500:]
+    figures.append("backup.yml: %.1f s" % seconds)
+    listing = json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))
+    first_dump = listing["logical"]["shop"][0]["id"]
+    assert set(listing["logical"]) >= {"shop", "reports"}, listing["logical"].keys()
+
+    step("2 rows B, time T, rows C")
+    add_rows("b", 4)
+    time.sleep(1.5)
+    target = sql("SELECT now()")
+    time.sleep(1.5)
+    add_rows("c", 5)
+    all_rows = notes()
+    assert len(all_rows) == 12, all_rows
+
+    step("3 the bucket holds only encrypted data")
+    heads = json.loads(s3(
+        "out = {}\n"
+        "for page in c.get_paginator('list_objects_v2').paginate(Bucket='%s', Prefix='%s/'):\n"
+        "    for o in page.get('Contents', []):\n"
+        "        k = o['Key']\n"
+        "        if k.endswith('.json'): continue\n"
+        "        out[k] = c.get_object(Bucket='%s', Key=k, Range='bytes=0-7')['Body'].read().hex()\n"
+        "print(json.dumps(out))\n" % (BUCKET, PREFIX, BUCKET)))
+    dumps = [k for k in heads if k.endswith(".dump.gpg")]
+    pgbr = [k for k in heads if "/pgbackrest/" in k]
+    assert dumps and pgbr, heads
+    for key in dumps:
+        raw = bytes.fromhex(heads[key])
+        assert not raw.startswith(b"PGDMP") and raw[0] & 0x80, "%s is not a GnuPG packet: %r" % (key, raw)
+    for key in pgbr:
+        assert bytes.fromhex(heads[key]).startswith(b"Salted__"), "%s is not encrypted: %r" % (key, heads[key])
+    figures.append("bucket: %d dumps (GnuPG), %d pgBackRest objects (Salted__)" % (len(dumps), len(pgbr)))
+
+    step("4 restore latest")
+    rc, out, seconds = playbook("restore", "-vvv", inventory=inventory)
+    assert rc == 0, flat(out)[-3000:]
+    no_secrets(out, "restore.yml -vvv")
+    wait_healthy()
+    assert notes() == all_rows, notes()
+    assert app_get("/records")["count"] == 12
+    switch = flat(out).split("the switch took ")[1].split(" s")[0]
+    kept = sql("SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'shop_before_restore_%'", "postgres")
+    assert kept, "the previous database is kept"
+    figures.append("restore latest: %.1f s, switch %s s, 12 rows, kept %s" % (seconds, switch, kept))
+
+    step("5 restore to T")
+    rc, out, seconds = playbook("restore", "-e", json.dumps({"restore_target_time": target}), inventory=inventory)
+    assert rc == 0, flat(out)[-3000:]
+    wait_healthy()
+    expected = sorted(n for n in all_rows if n[0] in "ab")
+    assert notes() == expected, "PITR to %s: %s" % (target, notes())
+    assert app_get("/records")["count"] == 7
+    figures.append("restore to T: %.1f s, exactly the 7 rows before T" % seconds)
+
+    step("6 named dump from another environment: sanitizing required")
+    cross = ["-e", "backups_environment=staging", "-e", "backups_s3_prefix=launchbay/staging",
+             "-e", "restore_source_environment=molecule",
+             "-e", "restore_from=" + first_dump, "-e", "restore_switch=false", "-e", '{"restore_databases": ["shop"]}']
+    rc, out, _ = playbook("restore", *cross, inventory=inventory)
+    assert rc != 0 and "needs restore_sanitize_sql" in flat(out), flat(out)[-2000:]
+    rc, out, seconds = playbook("restore", *cross, "-e", json.dumps({"restore_sanitize_sql": [
+        "UPDATE records SET note = 'scrubbed'"]}), inventory=inventory)
+    assert rc == 0, flat(out)[-3000:]
+    restored = sql("SELECT datname FROM pg_database WHERE datname LIKE 'shop_restore_%'", "postgres")
+    assert restored, "the restored database exists beside the live one"
+    assert sql("SELECT note || ':' || count(*) FROM records GROUP BY note", restored) == "scrubbed:3"
+    assert notes() == expected, "not switched: the live database is unchanged"
+    sql('DROP DATABASE "%s"' % restored, "postgres")
+    figures.append("named dump %s from molecule into staging, sanitized, not switched: %.1f s" % (first_dump, seconds))
+
+    step("7 a corrupted dump fails and changes nothing")
+    rc, out, _ = playbook("backup", "-e", "backups_run_pitr=false", inventory=inventory)
+    assert rc == 0, flat(out)[-2000:]
+    dump = json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))["logical"]["shop"][0]
+    s3("k = '%s'\nb = bytearray(c.get_object(Bucket='%s', Key=k)['Body'].read())\n"
+       "b[len(b) // 2] ^= 0xFF\nc.put_object(Bucket='%s', Key=k, Body=bytes(b))\n" % (dump["key"], BUCKET, BUCKET))
+    before = notes()
+    rc, out, _ = playbook("restore", "-e", "restore_from=" + dump["id"], inventory=inventory)
+    assert rc != 0 and "checksum mismatch" in flat(out), flat(out)[-2500:]
+    assert notes() == before, "the live database is untouched"
+    assert not sql("SELECT datname FROM pg_database WHERE datname LIKE '%\\_restore\\_%'", "postgres"), "no leftovers"
+    wait_healthy()
+    assert app_get("/records")["count"] == 7
+    figures.append("corrupted dump %s: refused (checksum mismatch), live data and app unchanged" % dump["id"])
+
+    step("8 retention")
+    today = datetime.datetime.now(datetime.timezone.utc)
+    fake = [today - datetime.timedelta(days=d, hours=1) for d in range(1, 46)]
+    s3("import datetime\nfor stamp in %r:\n"
+       "    base = '%s/logical/shop/' + stamp\n"
+       "    c.put_object(Bucket='%s', Key=base + '.dump.gpg', Body=b'old')\n"
+       "    c.put_object(Bucket='%s', Key=base + '.json', Body=b'{}')\n"
+       % ([f.strftime("%Y%m%dT%H%M%SZ") for f in fake], PREFIX, BUCKET, BUCKET))
+    on_host("systemctl", "start", "launchbay-backup-logical.service")
+    ids = [b["id"] for b in json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL,
+                                                "list"))["logical"]["shop"]]
+    # expected, by hand: every day of the last 30 that has a dump, plus the newest dump of each
+    # month (up to 12) whose newest dump is older than that
+    days_kept = set(sorted({today.date()} | {f.date() for f in fake}, reverse=True)[:30])
+    newest_of_month = {}
+    for stamp in [today] + fake:
+        newest_of_month.setdefault((stamp.year, stamp.month), stamp)
+    expected_fake = {f.strftime("%Y%m%dT%H%M%SZ") for f in fake
+                     if f.date() in days_kept or newest_of_month[(f.year, f.month)] == f}
+    kept_fake = {i for i in ids if i in {f.strftime("%Y%m%dT%H%M%SZ") for f in fake}}
+    assert kept_fake == expected_fake, "kept %s, expected %s" % (sorted(kept_fake), sorted(expected_fake))
+    gone = len(fake) - len(kept_fake)
+    assert gone >= 14, gone
+    left = s3("print(sum(1 for o in c.list_objects_v2(Bucket='%s', Prefix='%s/logical/shop/').get('Contents', [])))"
+              % (BUCKET, PREFIX)).strip()
+    assert int(left) == 2 * len(ids), "objects and manifests of deleted dumps are gone: %s objects, %d dumps" % (left, len(ids))
+    figures.append("retention: 45 simulated daily dumps, %d deleted, %d kept (30 days + monthly)" % (gone, len(kept_fake)))
+
+    step("9 S3 down: the backup fails and the webhook is called")
+    timers = on_host("systemctl", "list-timers", "--all", "--no-pager")
+    for name in ("logical", "base-full", "base-diff", "freshness", "drill"):
+        assert "launchbay-backup-%s.timer" % name in timers, timers
+    seen = len(hook_lines())
+    on_host("docker", "stop", "s3")
+    try:
+        res = subprocess.run(["docker", "exec", HOST, "systemctl", "start", "launchbay-backup-logical.service"],
+                             capture_output=True, text=True, timeout=600, check=False)
+        assert res.returncode != 0, "the backup must fail without S3"
+        state = on_host("systemctl", "is-failed", "launchbay-backup-logical.service", check=False).strip()
+        assert state == "failed", state
+    finally:
+        on_host("docker", "start", "s3")
+    alerts = hook_lines()[seen:]
+    assert alerts, "the webhook got nothing"
+    alert = alerts[-1]
+    assert alert["host"] == HOST and alert["job"] == "logical" and alert["text"].startswith("launchbay backup FAILED"), alert
+    assert "shop" in json.dumps(alert) and alert["error"], alert
+    no_secrets(json.dumps(alerts), "webhook body")
+    figures.append("S3 down: service failed, webhook: %s" % alert["text"][:160])
+
+    step("10 freshness and the drill")
+    time.sleep(3)
+    res = subprocess.run(["docker", "exec", HOST, "docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL,
+                          "freshness", "--max-age-hours", "0.0001", "--logical-only"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode != 0 and "stale" in res.stdout, res.stdout + res.stderr
+    assert "stale" in hook_lines()[-1]["text"], hook_lines()[-1]
+    on_host("systemctl", "start", "launchbay-backup-freshness.service")
+    rc, out, seconds = playbook("restore_drill", inventory=inventory)
+    assert rc == 0 and "Restore drill passed" in flat(out), flat(out)[-2500:]
+    figures.append("drill: " + flat(out).split("Restore drill passed: ")[1].split(" report ")[0])
+    print("\n".join(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
