@@ -820,7 +820,7 @@ def cmd_drill(cfg, args, client=None, now=None):
             manifest = restore_stream(cfg, client, backup, server.conn, database, no_owner=True)
             counts = row_counts(server.conn + ["-d", database])
             compare_counts(manifest["row_counts"], counts, "drill of %s" % database)
-            checks = run_checks(server.conn, database, args.check or cfg.data.get("drill_checks") or [])
+            checks = run_checks(server.conn, database, args.check or (cfg.data.get("drill_checks") or {}).get(database) or [])
             report["databases"][database] = {
                 "backup": backup["id"], "rpo_hours": round((now - id_time(backup["id"])).total_seconds() / 3600, 2),
                 "tables": len(counts), "rows": sum(counts.values()), "checks": len(checks)}
