@@ -198,7 +198,7 @@ def main(inventory):
     cross = ["-e", "backups_environment=staging", "-e", "backups_s3_prefix=launchbay/staging",
              "-e", "restore_source_environment=molecule",
              "-e", "restore_from=" + first_dump, "-e", "restore_switch=false", "-e", '{"restore_databases": ["shop"]}']
-    rc, out, _ = playbook("restore", *cross, inventory=inventory)
+    rc, out = playbook("restore", *cross, inventory=inventory)[:2]
     assert rc != 0 and "needs restore_sanitize_sql" in flat(out), flat(out)[-2000:]
     rc, out, seconds = playbook("restore", *cross, "-e", json.dumps({"restore_sanitize_sql": [
         "UPDATE records SET note = 'scrubbed'"]}), inventory=inventory)
@@ -211,13 +211,13 @@ def main(inventory):
     figures.append("named dump %s from molecule into staging, sanitized, not switched: %.1f s" % (first_dump, seconds))
 
     step("7 a corrupted dump fails and changes nothing")
-    rc, out, _ = playbook("backup", "-e", "backups_run_pitr=false", inventory=inventory)
+    rc, out = playbook("backup", "-e", "backups_run_pitr=false", inventory=inventory)[:2]
     assert rc == 0, flat(out)[-2000:]
     dump = json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))["logical"]["shop"][0]
     s3("k = '%s'\nb = bytearray(c.get_object(Bucket='%s', Key=k)['Body'].read())\n"
        "b[len(b) // 2] ^= 0xFF\nc.put_object(Bucket='%s', Key=k, Body=bytes(b))\n" % (dump["key"], BUCKET, BUCKET))
     before = notes()
-    rc, out, _ = playbook("restore", "-e", "restore_from=" + dump["id"], inventory=inventory)
+    rc, out = playbook("restore", "-e", "restore_from=" + dump["id"], inventory=inventory)[:2]
     assert rc != 0 and "checksum mismatch" in flat(out), flat(out)[-2500:]
     assert notes() == before, "the live database is untouched"
     assert not sql("SELECT datname FROM pg_database WHERE datname ~ '_restore_' AND datname !~ '_before_restore_'", "postgres"), "no leftovers"
@@ -234,8 +234,8 @@ def main(inventory):
        "    c.put_object(Bucket='%s', Key=base + '.json', Body=b'{}')\n"
        % ([f.strftime("%Y%m%dT%H%M%SZ") for f in fake], PREFIX, BUCKET, BUCKET))
     on_host("systemctl", "start", "launchbay-backup-logical.service")
-    ids = [b["id"] for b in json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL,
-                                                "list"))["logical"]["shop"]]
+    listed = on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list")
+    ids = [b["id"] for b in json.loads(listed)["logical"]["shop"]]
     # expected, by hand: every day of the last 30 that has a dump, plus the newest dump of each
     # month (up to 12) whose newest dump is older than that
     days_kept = set(sorted({today.date()} | {f.date() for f in fake}, reverse=True)[:30])

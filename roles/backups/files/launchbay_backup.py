@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: launchbay maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """launchbay backup tool: runs inside the PostgreSQL image (pg_dump, pg_restore, gpg,
@@ -439,8 +439,8 @@ def pgbackrest(cfg, args, timeout=6 * 3600, check=True):
     argv = ["pgbackrest", "--config=" + cfg.pgbackrest["config"], "--stanza=" + cfg.pgbackrest["stanza"]] + args
     res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and res.returncode != 0:
-        raise BackupError("pgbackrest %s failed (%s): %s" % (args[0], res.returncode,
-                                                              (res.stderr or res.stdout).strip()[-1200:]))
+        detail = (res.stderr or res.stdout).strip()[-1200:]
+        raise BackupError("pgbackrest %s failed (%s): %s" % (args[0], res.returncode, detail))
     return res
 
 
@@ -496,8 +496,8 @@ def cmd_freshness(cfg, args, client=None, now=None):
                                     "wal_max": info["wal_max"]}
             full_limit = limit * 8  # base backups are weekly full + daily differential
             if age > full_limit:
-                stale.append("pgBackRest: newest base backup %s is %.1f h old" % (info["backups"][-1]["label"],
-                                                                               age.total_seconds() / 3600))
+                stale.append("pgBackRest: newest base backup %s is %.1f h old"
+                             % (info["backups"][-1]["label"], age.total_seconds() / 3600))
     if stale:
         raise BackupError("backups are stale: " + "; ".join(stale))
     return {"fresh": report}
@@ -585,8 +585,8 @@ def cmd_alert(cfg, args, client=None):
 def choose_backup(client, cfg, database, wanted):
     backups = list_backups(client, cfg, database, source=True)
     if not backups:
-        raise BackupError("no logical backup of %s under s3://%s/%s" % (database, cfg.s3["bucket"],
-                                                                       cfg.logical_prefix(database, True)))
+        raise BackupError("no logical backup of %s under s3://%s/%s"
+                          % (database, cfg.s3["bucket"], cfg.logical_prefix(database, True)))
     if wanted in (None, "", "latest"):
         return backups[0]
     for backup in backups:
@@ -772,7 +772,7 @@ def cmd_pitr_extract(cfg, args, client=None):
         for pair in args.database:
             source, _sep, into = pair.partition("=")
             owner = psql(server.conn + ["-d", "postgres", "-v", "db=" + source],
-                             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db';\n").strip()
+                         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db';\n").strip()
             if not owner:
                 raise BackupError("database %s is not in the backup" % source)
             expected = row_counts(server.conn + ["-d", source])
@@ -846,7 +846,7 @@ ALERTING = {"logical", "pitr-backup", "freshness", "drill", "retention"}
 
 
 def parser():
-    top = argparse.ArgumentParser(prog="launchbay_backup", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(prog="launchbay_backup", description=__doc__.split("\n\n", maxsplit=1)[0])
     top.add_argument("--config", default="/etc/launchbay/backups/backup.json")
     top.add_argument("--no-alert", action="store_true", help="report failures only on stderr")
     sub = top.add_subparsers(dest="command", required=True)

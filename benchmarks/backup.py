@@ -1,0 +1,155 @@
+#!/usr/bin/env python
+"""Backup and restore throughput of the backups role's tool against the plain pipelines.
+
+Builds, on this machine's Docker engine, a private network with the lab's S3 endpoint (moto
+behind an nginx TLS proxy) and a PostgreSQL container of the lab image, generates a database
+of at least --size-gb GB, and measures in the same run:
+  baseline backup   pg_dump | gzip > /dev/null
+  tool backup       launchbay_backup.py logical (pg_dump -Fc | gpg AES256 | multipart upload
+                    to S3, SHA-256, row counts in the same snapshot, retention)
+  baseline restore  pg_restore of a local custom-format dump into a new database
+  tool restore      launchbay_backup.py restore-logical (download | SHA-256 | gpg -d |
+                    pg_restore --single-transaction, row counts compared)
+Throughput is the database size (pg_database_size) divided by the wall time. Everything it
+creates is named lbbench-* and removed at the start and the end.
+Usage: benchmarks/backup.py [--size-gb 1.0] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NET, S3, PG, VOL = "lbbench-net", "lbbench-s3", "lbbench-pg", "lbbench-pgdata"
+PG_IMAGE, S3_IMAGE = "launchbay-lab/postgres:15", "launchbay-lab/s3:moto-5.2.5"
+TOOL = ["python3", "/etc/launchbay/backups/launchbay_backup.py", "--config", "/etc/launchbay/backups/backup.json"]
+
+
+def sh(*cmd, check=True, timeout=3600):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        sys.exit("%s failed: %s" % (" ".join(cmd[:10]), (res.stdout + res.stderr)[-2000:]))
+    return res.stdout
+
+
+def pg(*cmd, check=True):
+    return sh("docker", "exec", "-u", "postgres", PG, *cmd, check=check)
+
+
+def timed(*cmd):
+    started = time.monotonic()
+    out = pg(*cmd)
+    return time.monotonic() - started, out
+
+
+def cleanup():
+    sh("docker", "rm", "-f", S3, PG, check=False)
+    sh("docker", "volume", "rm", "-f", VOL, check=False)
+    sh("docker", "network", "rm", NET, check=False)
+
+
+def setup(workdir):
+    cfg = os.path.join(workdir, "cfg")
+    os.makedirs(cfg)
+    shutil.copy(os.path.join(REPO, "roles", "backups", "files", "launchbay_backup.py"), cfg)
+    shutil.copy(os.path.join(REPO, "plugins", "plugin_utils", "_retention.py"), cfg)
+    sh("docker", "network", "create", NET)
+    sh("docker", "run", "-d", "--name", S3, "--network", NET, "--network-alias", "s3", S3_IMAGE)
+    time.sleep(2)
+    with open(os.path.join(cfg, "s3-ca.pem"), "w", encoding="utf-8") as handle:
+        handle.write(sh("docker", "exec", S3, "cat", "/etc/s3/ca.pem"))
+    config = {"host": "bench", "environment": "bench", "prefix": "bench", "passphrase": "benchmark-passphrase-0123456789",
+              "s3": {"bucket": "bench", "endpoint_url": "https://s3:443", "region": "us-east-1", "access_key": "bench",
+                     "secret_key": "bench-secret", "ca_file": "/etc/launchbay/backups/s3-ca.pem", "path_style": True},
+              "retention": {"daily": 30, "monthly": 12}, "superuser": "postgres", "compress_level": 6}
+    with open(os.path.join(cfg, "backup.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    sh("chown", "-R", "999:999", cfg)
+    os.chmod(cfg, 0o700)
+    sh("docker", "run", "-d", "--name", PG, "--network", NET, "-e", "POSTGRES_PASSWORD=bench-only", "--shm-size", "256m",
+       "-v", VOL + ":/var/lib/postgresql/data", "-v", cfg + ":/etc/launchbay/backups:ro", PG_IMAGE,
+       "postgres", "-c", "shared_buffers=256MB", "-c", "max_wal_size=4GB", "-c", "checkpoint_timeout=30min")
+    for _attempt in range(60):  # bounded: a minute
+        if subprocess.run(["docker", "exec", "-u", "postgres", PG, "pg_isready", "-q"], check=False).returncode == 0:
+            break
+        time.sleep(1)
+    time.sleep(2)  # the entrypoint restarts the server once after initdb
+    pg("python3", *TOOL[1:], "init", "--create-bucket")
+
+
+def generate(size_gb):
+    """Orders-like rows: ids, timestamps, numbers, text of mixed compressibility, an index."""
+    pg("psql", "-qX", "-c", "CREATE DATABASE bench")
+    pg("psql", "-qX", "-d", "bench", "-c",
+       "CREATE TABLE orders (id bigint PRIMARY KEY, customer int, created timestamptz, total numeric(12,2),"
+       " status text, note text)")
+    batch = 1000000
+    start = 0
+    while True:
+        size = int(pg("psql", "-qXAt", "-d", "bench", "-c", "SELECT pg_database_size('bench')").strip())
+        if size >= size_gb * 1024 ** 3:
+            return size
+        pg("psql", "-qX", "-d", "bench", "-c",
+           "INSERT INTO orders SELECT g, (g * 7919) %% 100000, now() - (g %% 100000) * interval '1 minute',"
+           " (g %% 10000) / 100.0, (ARRAY['new','paid','shipped','returned'])[1 + g %% 4],"
+           " md5(g::text) || ' ' || repeat(chr(97 + g %% 26), 40) || ' ' || md5((g * 31)::text)"
+           " FROM generate_series(%d, %d) g" % (start, start + batch - 1))
+        start += batch
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--size-gb", type=float, default=1.0)
+    parser.add_argument("--keep", action="store_true", help="leave the containers for inspection")
+    args = parser.parse_args()
+    cleanup()
+    workdir = tempfile.mkdtemp(prefix="lbbench-")
+    try:
+        setup(workdir)
+        t0 = time.monotonic()
+        size = generate(args.size_gb)
+        pg("psql", "-qX", "-d", "bench", "-c", "VACUUM ANALYZE orders")
+        rows = int(pg("psql", "-qXAt", "-d", "bench", "-c", "SELECT count(*) FROM orders").strip())
+        mb = size / 1024 ** 2
+        print("database: %.0f MB (pg_database_size), %d rows, generated in %.0f s" % (mb, rows, time.monotonic() - t0))
+
+        base_backup = timed("bash", "-c", "set -o pipefail; pg_dump -d bench | gzip > /dev/null")[0]
+        tool_backup, out = timed(*TOOL, "logical", "--database", "bench")
+        manifest = json.loads(out)["backups"]["bench"]
+        pg("bash", "-c", "pg_dump -Fc -d bench -f /tmp/bench.dump")
+        pg("psql", "-qX", "-c", "CREATE DATABASE bench_plain")
+        base_restore = timed("pg_restore", "-d", "bench_plain", "/tmp/bench.dump")[0]
+        pg("rm", "-f", "/tmp/bench.dump")
+        tool_restore, out = timed(*TOOL, "restore-logical", "--source-database", "bench", "--into", "bench_tool",
+                                  "--owner", "postgres")
+        restored = json.loads(out)
+        assert restored["row_counts"] == manifest["row_counts"], "restored row counts differ"
+
+        rows_out = [
+            ("backup", "pg_dump | gzip > /dev/null", base_backup, None),
+            ("backup", "tool: pg_dump -Fc | gpg AES256 | S3 (%.0f MB stored)" % (manifest["bytes"] / 1024 ** 2),
+             tool_backup, base_backup),
+            ("restore", "pg_restore of a local dump", base_restore, None),
+            ("restore", "tool: S3 | sha256 | gpg -d | pg_restore -1, counts checked", tool_restore, base_restore),
+        ]
+        print("%-8s %-62s %9s %9s %8s" % ("", "pipeline", "seconds", "MB/s", "vs plain"))
+        for kind, name, seconds, base in rows_out:
+            ratio = ("%.0f%%" % (100.0 * base / seconds)) if base else "-"
+            print("%-8s %-62s %9.1f %9.1f %8s" % (kind, name, seconds, mb / seconds, ratio))
+        print("throughput target: at least 70%% of the plain pipeline -> backup %s, restore %s" % (
+            "met" if base_backup / tool_backup >= 0.7 else "NOT met", "met" if base_restore / tool_restore >= 0.7 else "NOT met"))
+    finally:
+        if not args.keep:
+            cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
