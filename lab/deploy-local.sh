@@ -6,8 +6,9 @@
 source "$(dirname "$0")/lib.sh"
 bash "${LAB_DIR}/bootstrap.sh"
 bash "${LAB_DIR}/engine.sh" start
-bash "${LAB_DIR}/images.sh" postgres traefik pebble demo
+bash "${LAB_DIR}/images.sh" postgres traefik pebble s3 demo
 bash "${LAB_DIR}/acme.sh"
+bash "${LAB_DIR}/s3.sh"
 cd "${REPO_DIR}" || exit 1
 export ANSIBLE_CONFIG="${REPO_DIR}/ansible.cfg"
 exec "${VENV_DIR}/bin/ansible-playbook" playbooks/deploy.yml -i inventories/local "$@"

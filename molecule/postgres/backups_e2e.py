@@ -161,6 +161,7 @@ def main(inventory):
         "    for o in page.get('Contents', []):\n"
         "        k = o['Key']\n"
         "        if k.endswith('.json'): continue\n"
+        "        if '/pgbackrest/' in k and sum('/pgbackrest/' in x for x in out) >= 300: continue  # a sample\n"
         "        out[k] = c.get_object(Bucket='%s', Key=k, Range='bytes=0-7')['Body'].read().hex()\n"
         "print(json.dumps(out))\n" % (BUCKET, PREFIX, BUCKET)))
     dumps = [k for k in heads if k.endswith(".dump.gpg")]
@@ -171,7 +172,7 @@ def main(inventory):
         assert not raw.startswith(b"PGDMP") and raw[0] & 0x80, "%s is not a GnuPG packet: %r" % (key, raw)
     for key in pgbr:
         assert bytes.fromhex(heads[key]).startswith(b"Salted__"), "%s is not encrypted: %r" % (key, heads[key])
-    figures.append("bucket: %d dumps (GnuPG), %d pgBackRest objects (Salted__)" % (len(dumps), len(pgbr)))
+    figures.append("bucket: %d dumps (GnuPG), %d pgBackRest objects checked (Salted__)" % (len(dumps), len(pgbr)))
 
     step("4 restore latest")
     rc, out, seconds = playbook("restore", "-vvv", inventory=inventory)

@@ -24,6 +24,7 @@ PG = NAME + "_postgres"
 VOLUME = NAME + "_pgdata"
 PG_DIR = "/etc/launchbay/" + NAME + "-postgres"
 APP_DIR = "/etc/launchbay/apps/" + NAME
+BACKUPS_DIR = "/etc/launchbay/" + NAME + "-backups"
 
 
 def replicas():
@@ -34,7 +35,7 @@ def replicas():
 def cleanup():
     subprocess.run(["docker", "rm", "-f", "-v", PG, NAME + "-migrate", *replicas()], capture_output=True, check=False)
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
-    subprocess.run(["rm", "-rf", PG_DIR, APP_DIR, "/etc/launchbay/traefik/dynamic/app-%s.yml" % NAME,
+    subprocess.run(["rm", "-rf", PG_DIR, APP_DIR, BACKUPS_DIR, "/etc/launchbay/traefik/dynamic/app-%s.yml" % NAME,
                     "/var/lib/launchbay/releases/%s.json" % NAME], check=False)
 
 
@@ -45,12 +46,20 @@ def leak_run():
         "postgres_superuser_password": "LeakSU-" + secrets.token_hex(12),
         "postgres_initial_user_password": "LeakApp-" + secrets.token_hex(12),
         "secret_key": "LeakKey-" + secrets.token_hex(16),
+        "backups_passphrase": "LeakDump-" + secrets.token_hex(12),
+        "backups_pitr_cipher_pass": "LeakWal-" + secrets.token_hex(12),
     }
     extra = {
         "app_name": NAME,
         "postgres_container_name": PG,
         "postgres_data_volume": VOLUME,
         "postgres_config_dir": PG_DIR,
+        # its own backups: tool directory, pgBackRest stanza and prefix in the lab bucket
+        "postgres_backups_dir": BACKUPS_DIR,
+        "backups_pitr_stanza": NAME,
+        "backups_s3_prefix": "launchbay/" + NAME,
+        "backups_passphrase": values["backups_passphrase"],
+        "backups_pitr_cipher_pass": values["backups_pitr_cipher_pass"],
         "app_domains": ["leak.launchbay.test"],
         "app_public_url": "https://leak.launchbay.test/",
         "postgres_superuser_password": values["postgres_superuser_password"],
@@ -121,3 +130,19 @@ def test_secrets_only_in_private_secret_files(leak_run):
             if dirpath.endswith("/secrets"):
                 assert not dir_mode & 0o077, "%s is open to others (%o)" % (dirpath, dir_mode)
     assert sorted(os.path.basename(p) for p in holders) == ["DATABASE_URL", "SECRET_KEY", "superuser_password"]
+
+
+def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
+    # the backups ran: the pre-migration dump of the copy's databases is in the bucket
+    assert "launchbay/%s/logical/" % NAME in leak_run["result"].stdout
+    dir_mode = stat.S_IMODE(os.stat(BACKUPS_DIR).st_mode)
+    assert dir_mode == 0o700 and os.stat(BACKUPS_DIR).st_uid == 999, "%s is %o" % (BACKUPS_DIR, dir_mode)
+    holders = []
+    for name in sorted(os.listdir(BACKUPS_DIR)):
+        path = os.path.join(BACKUPS_DIR, name)
+        with open(path, "rb") as handle:
+            content = handle.read().decode("utf-8", "replace")
+        if any(value in content for value in leak_run["values"].values()):
+            holders.append(name)
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o400, "%s holds a secret with mode %o" % (path, os.stat(path).st_mode)
+    assert holders == ["backup.json", "pgbackrest.conf"]
