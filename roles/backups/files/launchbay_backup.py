@@ -651,9 +651,33 @@ def compare_counts(expected, actual, what):
         raise BackupError("%s: row counts differ (expected!=restored): %s" % (what, detail))
 
 
-def create_database(conn_args, name, owner, env=None):
-    psql(conn_args + ["-d", "postgres", "-v", "db=" + name, "-v", "owner=" + owner],
-         'CREATE DATABASE :"db" OWNER :"owner" TEMPLATE template0;\n', env=env)
+# Database-level privileges and settings are not in a dump (they belong to CREATE DATABASE):
+# a restored database takes them from the live one it replaces, so the switch keeps them.
+COPY_DATABASE_SQL = r"""
+SELECT stmt FROM (
+  SELECT 1 AS ord, format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') AS stmt
+    FROM pg_database WHERE datname = :'like' AND datacl IS NOT NULL
+  UNION ALL
+  SELECT 2, format('GRANT %s ON DATABASE %I TO %s%s', a.privilege_type, :'db',
+                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                   CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+    FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = :'like'
+  UNION ALL
+  -- list settings are stored already quoted element by element (as pg_dump treats them)
+  SELECT 3, format(CASE WHEN split_part(c, '=', 1) IN ('search_path', 'temp_tablespaces', 'session_preload_libraries',
+                                                        'local_preload_libraries', 'shared_preload_libraries')
+                        THEN 'ALTER DATABASE %I SET %s = %s' ELSE 'ALTER DATABASE %I SET %s = %L' END,
+                   :'db', split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
+    FROM pg_database d JOIN pg_db_role_setting s ON s.setdatabase = d.oid AND s.setrole = 0, unnest(s.setconfig) c
+   WHERE d.datname = :'like'
+) t ORDER BY ord \gexec
+"""
+
+
+def create_database(conn_args, name, owner, env=None, like=None):
+    """A new empty database; with `like`, also that database's privileges and settings."""
+    args = conn_args + ["-d", "postgres", "-v", "db=" + name, "-v", "owner=" + owner, "-v", "like=" + (like or "")]
+    psql(args, 'CREATE DATABASE :"db" OWNER :"owner" TEMPLATE template0;\n' + (COPY_DATABASE_SQL if like else ""), env=env)
 
 
 def drop_database(conn_args, name, env=None):
@@ -680,7 +704,7 @@ def cmd_restore_logical(cfg, args, client=None):
     conn = ["-U", cfg.superuser]
     backup = choose_backup(client, cfg, args.source_database, args.backup)
     started = time.monotonic()
-    create_database(conn, args.into, args.owner)
+    create_database(conn, args.into, args.owner, like=args.like)
     try:
         manifest = restore_stream(cfg, client, backup, conn, args.into, owner=args.owner, no_owner=args.no_owner)
         counts = row_counts(conn + ["-d", args.into])
@@ -776,7 +800,7 @@ def cmd_pitr_extract(cfg, args, client=None):
             if not owner:
                 raise BackupError("database %s is not in the backup" % source)
             expected = row_counts(server.conn + ["-d", source])
-            create_database(live, into, owner, env=live_env)
+            create_database(live, into, owner, env=live_env, like=source)
             created.append(into)
             pipeline = Pipeline([("pg_dump", ["pg_dump", "--format=custom", "--compress=0"] + server.conn + ["-d", source]),
                                  ("pg_restore", ["pg_restore", "--exit-on-error", "--single-transaction"] + live
@@ -865,6 +889,7 @@ def parser():
     cmd.add_argument("--into", required=True)
     cmd.add_argument("--owner", required=True)
     cmd.add_argument("--no-owner", action="store_true")
+    cmd.add_argument("--like", help="copy database privileges and settings from this (live) database")
     cmd.add_argument("--check", action="append")
     cmd = sub.add_parser("pitr-extract")
     cmd.add_argument("--datadir", required=True)
