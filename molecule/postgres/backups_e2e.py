@@ -161,7 +161,7 @@ def main(inventory):
         "    for o in page.get('Contents', []):\n"
         "        k = o['Key']\n"
         "        if k.endswith('.json'): continue\n"
-        "        if '/pgbackrest/' in k and sum('/pgbackrest/' in x for x in out) >= 300: continue  # a sample\n"
+        "        if '/pgbackrest/' in k and sum('/pgbackrest/' in x for x in out) >= 100: continue  # a sample\n"
         "        out[k] = c.get_object(Bucket='%s', Key=k, Range='bytes=0-7')['Body'].read().hex()\n"
         "print(json.dumps(out))\n" % (BUCKET, PREFIX, BUCKET)))
     dumps = [k for k in heads if k.endswith(".dump.gpg")]
