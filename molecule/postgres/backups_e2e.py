@@ -11,7 +11,8 @@ TLS proxy and a webhook receiver on the egress network), with the demo app writi
   6  a named dump restored from "production" into "staging" needs sanitizing SQL; with it, the
      rows are A, scrubbed; not switched
   7  a corrupted dump: the restore fails, the live database is untouched and the app serves
-  8  retention: 45 simulated daily dumps; the timer's service deletes what the policy drops
+  8  retention: 45 simulated daily dumps; the timer's service deletes what the policy drops;
+     two more full base backups expire the first one (repo1-retention-full=2), files deleted
   9  S3 unreachable: the timer's service fails and the webhook gets host, database and error, no secret
  10  freshness with a tiny limit alerts; the restore drill passes and reports RTO and RPO
 Usage: backups_e2e.py MOLECULE_INVENTORY_FILE
@@ -253,6 +254,22 @@ def main(inventory):
               % (BUCKET, PREFIX)).strip()
     assert int(left) == 2 * len(ids), "objects and manifests of deleted dumps are gone: %s objects, %d dumps" % (left, len(ids))
     figures.append("retention: 45 simulated daily dumps, %d deleted, %d kept (30 days + monthly)" % (gone, len(kept_fake)))
+
+    # pgBackRest's retention (repo1-retention-full=2): two more full backups expire the first
+    # full one and what depends on it, and its files leave the bucket
+    def base_backups():
+        return json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))["pgbackrest"]["backups"]
+
+    first_full = [b["label"] for b in base_backups() if b["type"] == "full"][0]
+    for _round in range(2):
+        on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "pitr-backup", "--type", "full")
+    after = base_backups()
+    assert [b["type"] for b in after] == ["full", "full"], after
+    assert first_full not in [b["label"] for b in after]
+    left = s3("print(len(c.list_objects_v2(Bucket='%s', Prefix='%s/pgbackrest/backup/launchbay/%s/').get('Contents', [])))"
+              % (BUCKET, PREFIX, first_full)).strip()
+    assert left == "0", "%s objects of the expired backup %s remain" % (left, first_full)
+    figures.append("pgBackRest retention: 2 full backups kept, %s and its incremental expired and deleted" % first_full)
 
     step("9 S3 unreachable: the backup fails and the webhook is called")
     timers = on_host("systemctl", "list-timers", "--all", "--no-pager")
