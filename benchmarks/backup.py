@@ -97,9 +97,9 @@ def generate(size_gb):
         if size >= size_gb * 1024 ** 3:
             return size
         pg("psql", "-qX", "-d", "bench", "-c",
-           "INSERT INTO orders SELECT g, (g * 7919) %% 100000, now() - (g %% 100000) * interval '1 minute',"
+           "INSERT INTO orders SELECT g, (g::bigint * 7919) %% 100000, now() - (g %% 100000) * interval '1 minute',"
            " (g %% 10000) / 100.0, (ARRAY['new','paid','shipped','returned'])[1 + g %% 4],"
-           " md5(g::text) || ' ' || repeat(chr(97 + g %% 26), 40) || ' ' || md5((g * 31)::text)"
+           " md5(g::text) || ' ' || repeat(chr(97 + g %% 26), 40) || ' ' || md5((g::bigint * 31)::text)"
            " FROM generate_series(%d, %d) g" % (start, start + batch - 1))
         start += batch
 

@@ -81,7 +81,25 @@ def on_v1():
     return True
 
 
+def write_record(note):
+    """A record written through the app (HTTPS through Traefik, verified with the lab CA)."""
+    res = subprocess.run(["curl", "-sS", "--fail", "--max-time", "10", "--resolve", "%s:443:127.0.0.1" % DOMAIN,
+                          "--cacert", os.path.join(LAB_ACME, "pebble-root.pem"), "-H", "Content-Type: application/json",
+                          "--data", json.dumps({"note": note}), "https://%s/records" % DOMAIN],
+                         capture_output=True, text=True, timeout=20, check=True)
+    return json.loads(res.stdout)["record"]["id"]
+
+
+def read_record(record_id):
+    res = subprocess.run(["curl", "-sS", "--fail", "--max-time", "10", "--resolve", "%s:443:127.0.0.1" % DOMAIN,
+                          "--cacert", os.path.join(LAB_ACME, "pebble-root.pem"), "https://%s/records/%d" % (DOMAIN, record_id)],
+                         capture_output=True, text=True, timeout=20, check=True)
+    return json.loads(res.stdout)["record"]["note"]
+
+
 def test_deploy_of_v2_under_load_drops_no_request(on_v1):
+    note = "kept-across-the-release-%d" % time.time_ns()
+    record_id = write_record(note)
     rc, out, seconds, load = under_load("deploy", "-e", "app_version=v2")
     assert rc == 0, out[-4000:]
     assert_no_failed_request(load, seconds)
@@ -92,6 +110,7 @@ def test_deploy_of_v2_under_load_drops_no_request(on_v1):
     assert current["image"].endswith(":v2") and previous["image"].endswith(":v1")
     assert current["migration_version"] == "2" and current["deployed_by"].startswith("rollout-test")
     assert current["digest"].startswith("sha256:") and current["config_hash"]
+    assert read_record(record_id) == note  # the data written before the release is still there
     print("deploy v2: %.1f s, %s" % (seconds, brief(load)))
 
 

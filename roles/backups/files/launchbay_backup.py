@@ -451,7 +451,8 @@ def pitr_info(cfg):
     backups = [{"label": b["label"], "type": b["type"], "start": b["timestamp"]["start"],
                 "stop": b["timestamp"]["stop"]} for b in stanza.get("backup", [])]
     archive = (stanza.get("archive") or [{}])[-1]
-    return {"status": (stanza.get("status") or {}).get("message"), "backups": backups,
+    return {"status": (stanza.get("status") or {}).get("message"), "code": (stanza.get("status") or {}).get("code"),
+            "backups": backups,
             "wal_min": archive.get("min"), "wal_max": archive.get("max")}
 
 
@@ -558,18 +559,28 @@ def send_alert(cfg, job, error, database=None):
 
 
 def cmd_init(cfg, args, client=None):
-    """Check that the bucket answers (create it when allowed); the role runs this on every apply."""
+    """What the role checks on every apply, in one call: the tools in this image, the bucket
+    (created when allowed), and the state of the pgBackRest stanza."""
+    needed = ["pg_dump", "pg_restore", "psql", "gpg"] + (["pgbackrest"] if cfg.pgbackrest.get("enabled") else [])
+    missing = [tool for tool in needed if not shutil.which(tool)]
+    if missing:
+        raise BackupError("the PostgreSQL image lacks %s (backups_postgres_image / postgres_image must provide "
+                          "pg_dump, gpg, pgbackrest and python3-boto3)" % ", ".join(missing))
     client = client or s3_client(cfg)
     bucket = cfg.s3["bucket"]
+    out = {"bucket": bucket, "created": False}
     try:
         client.head_bucket(Bucket=bucket)
-        return {"bucket": bucket, "created": False}
     except Exception as exc:  # pylint: disable=broad-except
         code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
         if code not in ("404", "NoSuchBucket", "NotFound") or not args.create_bucket:
             raise BackupError("the bucket %s cannot be used: %s" % (bucket, exc))
-    client.create_bucket(Bucket=bucket)
-    return {"bucket": bucket, "created": True}
+        client.create_bucket(Bucket=bucket)
+        out["created"] = True
+    if cfg.pgbackrest.get("enabled"):
+        info = pitr_info(cfg)
+        out["stanza"] = {"code": info["code"], "status": info["status"], "backups": len(info["backups"])}
+    return out
 
 
 def cmd_alert(cfg, args, client=None):

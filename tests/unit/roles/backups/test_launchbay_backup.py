@@ -270,3 +270,31 @@ def test_multipart_upload_aborts_on_failure():
         upload.part(b"x")
     upload.abort()
     assert calls == [{"Bucket": "b", "Key": "k", "UploadId": "u1"}]
+
+
+def test_init_names_the_missing_tools(monkeypatch):
+    monkeypatch.setattr(tool.shutil, "which", lambda name: None if name in ("gpg", "pgbackrest") else "/usr/bin/" + name)
+    cfg = config(pgbackrest={"enabled": True})
+    with pytest.raises(tool.BackupError, match="lacks gpg, pgbackrest"):
+        tool.cmd_init(cfg, tool.parser().parse_args(["init"]), client=FakeS3())
+
+
+def test_init_creates_a_missing_bucket_only_when_allowed(monkeypatch):
+    monkeypatch.setattr(tool.shutil, "which", lambda name: "/usr/bin/" + name)
+
+    class Missing(Exception):
+        response = {"Error": {"Code": "404"}}
+
+    class Client(FakeS3):
+        created = []
+
+        def head_bucket(self, Bucket):
+            raise Missing("Not Found")
+
+        def create_bucket(self, Bucket):
+            self.created.append(Bucket)
+
+    with pytest.raises(tool.BackupError, match="the bucket b cannot be used"):
+        tool.cmd_init(config(), tool.parser().parse_args(["init"]), client=Client())
+    out = tool.cmd_init(config(), tool.parser().parse_args(["init", "--create-bucket"]), client=Client())
+    assert out == {"bucket": "b", "created": True} and Client.created == ["b"]
