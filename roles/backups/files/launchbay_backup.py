@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import smtplib
@@ -607,6 +608,24 @@ def choose_backup(client, cfg, database, wanted):
                                                                   ", ".join(b["id"] for b in backups[:5])))
 
 
+def _download(body, chunks, stop):
+    """Put the object's chunks on the queue, then None (or the exception that ended it)."""
+    try:
+        for chunk in iter(lambda: body.read(CHUNK), b""):
+            while not stop.is_set():
+                try:
+                    chunks.put(chunk, timeout=1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+    except Exception as exc:  # pylint: disable=broad-except
+        chunks.put(exc)
+        return
+    chunks.put(None)
+
+
 def restore_stream(cfg, client, backup, conn_args, target, owner=None, env=None, no_owner=False):
     """Download, check and decrypt one dump into the existing empty database `target`."""
     manifest = json.loads(client.get_object(Bucket=cfg.s3["bucket"], Key=backup["manifest"])["Body"].read())
@@ -624,15 +643,25 @@ def restore_stream(cfg, client, backup, conn_args, target, owner=None, env=None,
     gpg_err = []
     threading.Thread(target=lambda: gpg_err.append(gpg.stderr.read()), daemon=True).start()
     digest, size = hashlib.sha256(), 0
+    # the download runs ahead in its own thread (a few chunks), so the network and the
+    # restore overlap instead of taking turns
+    chunks, stop = queue.Queue(maxsize=4), threading.Event()
+    threading.Thread(target=_download, args=(body, chunks, stop), daemon=True).start()
     try:
         try:
-            for chunk in iter(lambda: body.read(CHUNK), b""):
+            while True:
+                chunk = chunks.get(timeout=600)
+                if chunk is None:
+                    break
+                if isinstance(chunk, Exception):
+                    raise BackupError("download of %s failed: %s" % (backup["key"], chunk))
                 digest.update(chunk)
                 size += len(chunk)
                 gpg.stdin.write(chunk)
         except BrokenPipeError:
             pass  # gpg or pg_restore stopped: their errors say why
         finally:
+            stop.set()
             try:
                 gpg.stdin.close()
             except BrokenPipeError:

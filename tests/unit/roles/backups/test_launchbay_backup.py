@@ -298,3 +298,31 @@ def test_init_creates_a_missing_bucket_only_when_allowed(monkeypatch):
         tool.cmd_init(config(), tool.parser().parse_args(["init"]), client=Client())
     out = tool.cmd_init(config(), tool.parser().parse_args(["init", "--create-bucket"]), client=Client())
     assert out == {"bucket": "b", "created": True} and Client.created == ["b"]
+
+
+def test_the_download_runs_ahead_in_order_and_stops_when_told():
+    import queue as queue_mod
+
+    data = bytes(range(256)) * (tool.CHUNK // 256 * 2 + 10)  # two full chunks and a bit
+    chunks, stop = queue_mod.Queue(maxsize=4), threading.Event()
+    tool._download(io.BytesIO(data), chunks, stop)  # pylint: disable=protected-access
+    got = []
+    while True:
+        item = chunks.get_nowait()
+        if item is None:
+            break
+        got.append(item)
+    assert b"".join(got) == data and len(got) == 3
+
+    class Failing(io.BytesIO):
+        def read(self, *_args):
+            raise OSError("connection reset")
+
+    chunks = queue_mod.Queue(maxsize=4)
+    tool._download(Failing(), chunks, stop)  # pylint: disable=protected-access
+    assert isinstance(chunks.get_nowait(), OSError)
+
+    chunks, stop = queue_mod.Queue(maxsize=1), threading.Event()
+    stop.set()
+    tool._download(io.BytesIO(data), chunks, stop)  # returns although nobody reads
+    assert chunks.qsize() <= 1
