@@ -42,6 +42,7 @@ def cleanup():
 @pytest.fixture(scope="module")
 def leak_run():
     cleanup()
+    run_id = secrets.token_hex(4)  # fresh passphrases each run: a fresh stanza and prefix in the bucket too
     values = {
         "postgres_superuser_password": "LeakSU-" + secrets.token_hex(12),
         "postgres_initial_user_password": "LeakApp-" + secrets.token_hex(12),
@@ -56,8 +57,8 @@ def leak_run():
         "postgres_config_dir": PG_DIR,
         # its own backups: tool directory, pgBackRest stanza and prefix in the lab bucket
         "postgres_backups_dir": BACKUPS_DIR,
-        "backups_pitr_stanza": NAME,
-        "backups_s3_prefix": "launchbay/" + NAME,
+        "backups_pitr_stanza": NAME + run_id,
+        "backups_s3_prefix": "launchbay/%s-%s" % (NAME, run_id),
         "backups_passphrase": values["backups_passphrase"],
         "backups_pitr_cipher_pass": values["backups_pitr_cipher_pass"],
         "app_domains": ["leak.launchbay.test"],
@@ -74,7 +75,7 @@ def leak_run():
         ["ansible-playbook", "-vvv", "playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(extra)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
     )
-    yield {"values": values, "result": res}
+    yield {"values": values, "result": res, "prefix": extra["backups_s3_prefix"]}
     cleanup()
 
 
@@ -134,7 +135,7 @@ def test_secrets_only_in_private_secret_files(leak_run):
 
 def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
     # the backups ran: the pre-migration dump of the copy's databases is in the bucket
-    assert "launchbay/%s/logical/" % NAME in leak_run["result"].stdout
+    assert leak_run["prefix"] + "/logical/" in leak_run["result"].stdout
     dir_mode = stat.S_IMODE(os.stat(BACKUPS_DIR).st_mode)
     assert dir_mode == 0o700 and os.stat(BACKUPS_DIR).st_uid == 999, "%s is %o" % (BACKUPS_DIR, dir_mode)
     holders = []

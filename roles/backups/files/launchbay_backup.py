@@ -264,7 +264,7 @@ def gpg_argv(home, fd, decrypt=False):
 
 def psql(args, sql=None, env=None, timeout=600):
     res = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + args, input=sql,
-                         capture_output=True, text=True, env=env, timeout=timeout, check=False)
+                         capture_output=True, encoding="utf-8", errors="replace", env=env, timeout=timeout, check=False)
     if res.returncode != 0:
         raise BackupError("psql failed: %s" % res.stderr.strip()[-800:])
     return res.stdout
@@ -438,7 +438,8 @@ def cmd_logical(cfg, args, client=None):
 
 def pgbackrest(cfg, args, timeout=6 * 3600, check=True):
     argv = ["pgbackrest", "--config=" + cfg.pgbackrest["config"], "--stanza=" + cfg.pgbackrest["stanza"]] + args
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    # errors="replace": a repository encrypted with another passphrase makes pgBackRest print binary garbage
+    res = subprocess.run(argv, capture_output=True, encoding="utf-8", errors="replace", timeout=timeout, check=False)
     if check and res.returncode != 0:
         detail = (res.stderr or res.stdout).strip()[-1200:]
         raise BackupError("pgbackrest %s failed (%s): %s" % (args[0], res.returncode, detail))
@@ -447,7 +448,11 @@ def pgbackrest(cfg, args, timeout=6 * 3600, check=True):
 
 def pitr_info(cfg):
     res = pgbackrest(cfg, ["info", "--output=json"], timeout=300)
-    info = json.loads(res.stdout or "[]")
+    try:
+        info = json.loads(res.stdout or "[]")
+    except ValueError:
+        raise BackupError("pgBackRest cannot read the repository of stanza %s (is backups_pitr_cipher_pass the one it "
+                          "was created with?): %s" % (cfg.pgbackrest["stanza"], (res.stdout + res.stderr).strip()[-300:]))
     stanza = info[0] if info else {}
     backups = [{"label": b["label"], "type": b["type"], "start": b["timestamp"]["start"],
                 "stop": b["timestamp"]["stop"]} for b in stanza.get("backup", [])]
