@@ -14,7 +14,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(REPO, "docs", "configuration.md")
-ROLE_ORDER = ["docker_host", "traefik", "postgres", "app", "backups"]
+ROLE_ORDER = ["docker_host", "traefik", "postgres", "app", "backups", "restore", "run"]
 
 
 def text(value):

@@ -17,6 +17,8 @@ import json
 import re
 import time
 
+from ansible.module_utils.common.text.formatters import human_to_bytes
+
 from ansible_collections.launchbay.webstack.plugins.module_utils._files import write_atomically
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import (
     container_state,
@@ -30,7 +32,6 @@ LABEL_HASH = "launchbay.config-hash"
 LABEL_IMAGE = "launchbay.image"
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_BYTES = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)b?$", re.I)
 
 
 class RolloutError(Exception):
@@ -61,14 +62,14 @@ def parse_duration(value):
 
 
 def parse_bytes(value):
-    """'512m', '1g', '0' or a number -> bytes (int); '' or None -> 0."""
+    """'512m', '1g', '0' or a number -> bytes (int); '' or None -> 0. Docker's units, in any case,
+    read by Ansible's own human_to_bytes."""
     if value in (None, ""):
         return 0
-    match = _BYTES.match(str(value).strip())
-    if not match:
+    try:
+        return human_to_bytes(str(value).strip().upper().rstrip("B") or "0", default_unit="B")
+    except ValueError:
         raise ValueError("not a memory size: %r (use like 512m or 1g)" % (value,))
-    factor = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()]
-    return int(float(match.group(1)) * factor)
 
 
 class Spec(object):

@@ -119,7 +119,7 @@ def test_broken_release_fails_under_load_and_v2_keeps_serving(on_v1):
     rc, out, seconds, load = under_load("deploy", "-e", "app_version=broken", "-e", "app_health_timeout=60")
     assert rc != 0
     assert "did not become healthy" in out and "selftest" in out, out[-4000:]  # the replica's last health output
-    assert "The deploy lock was released." in out
+    assert "The lock was released." in out
     assert_no_failed_request(load, seconds)
     assert set(served_versions(load)) == {"v2"}
     assert replicas() == before  # the same two v2 containers, untouched
@@ -186,7 +186,7 @@ def test_check_mode_reports_the_replacement_and_changes_nothing(on_v1):
 def test_second_deploy_is_refused_while_one_runs(on_v1):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="first-deployer")
     first = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
-                              "-e", json.dumps({"deploy_reason": "the first deploy"})], cwd=REPO, env=env,
+                              "-e", json.dumps({"run_reason": "the first deploy"})], cwd=REPO, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -212,7 +212,7 @@ def test_stale_lock_is_broken_only_when_asked(on_v1):
     try:
         rc, out, _s = playbook("deploy")
         assert rc != 0 and "is stale" in out and "ghost@gone" in out, out[-3000:]
-        rc, out, _s = playbook("deploy", "-e", "deploy_lock_break_stale=true")
+        rc, out, _s = playbook("deploy", "-e", "run_lock_break_stale=true")
         assert rc == 0, out[-3000:]
         assert not os.path.exists(LOCK)
     finally:

@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: launchbay maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_release
+short_description: Deploy or roll back a release of an app on one host, recorded in its release ledger
+version_added: 0.2.0
+description:
+  - The release state machine of the launchbay.webstack.app role, in one call per direction.
+  - With O(direction=deploy), plans the rollout of O(image); when the replicas already run it and the
+    ledger has a current release, changes nothing. Otherwise records O(release) as in progress,
+    replaces the replicas (health-gated, through Traefik, like M(launchbay.webstack.rolling_update)),
+    and records the release as successful, or as failed when the rollout failed and was undone.
+  - With O(direction=rollback), chooses O(rollback_to) or the previous successful release, refuses a
+    release that never served or one older than the database's schema (unless
+    O(allow_schema_downgrade)), rolls the replicas over to its image, and marks the newer releases
+    as rolled back.
+options:
+  app:
+    description: App name (containers C(<app>-<hash>-<n>), ledger C(<ledger_path>/<app>.json)).
+    type: str
+    required: true
+  direction:
+    description: V(deploy) rolls out O(image); V(rollback) returns to an earlier release.
+    type: str
+    choices: [deploy, rollback]
+    default: deploy
+  image:
+    description: Image to deploy (must be on the host). Required with O(direction=deploy).
+    type: str
+  release:
+    description: The release to record, with O(direction=deploy). Image, digest and configuration hash are added.
+    type: dict
+    suboptions:
+      id: {description: Release id (unique per app)., type: str, required: true}
+      deployed_by: {description: Who deployed., type: str}
+      ci_run: {description: CI run or job id., type: str}
+      migration_version: {description: Schema version after the release's migrations., type: str}
+  rollback_to:
+    description: Release id to return to; empty for the previous successful release.
+    type: str
+    default: ""
+  allow_schema_downgrade:
+    description: Roll back to a release that expects an older schema than the database's.
+    type: bool
+    default: false
+  keep:
+    description: Ledger entries kept (at least 2).
+    type: int
+    default: 10
+  ledger_path:
+    description: Directory of the release ledgers.
+    type: path
+    default: /var/lib/launchbay/releases
+extends_documentation_fragment:
+  - launchbay.webstack.attributes
+  - launchbay.webstack.docker_api
+  - launchbay.webstack.rollout
+seealso:
+  - module: launchbay.webstack.rolling_update
+  - module: launchbay.webstack.release_ledger
+author:
+  - launchbay maintainers (@launchbay)
+"""
+
+EXAMPLES = r"""
+- name: Deploy release 1.4.2
+  launchbay.webstack.app_release:
+    app: shop
+    image: ghcr.io/acme/shop:1.4.2
+    release: {id: 20261122T101500Z, deployed_by: ci}
+    replicas: 2
+    networks: [launchbay_public, launchbay_internal]
+    traefik:
+      file: /etc/launchbay/traefik/dynamic/app-shop.yml
+      health_path: /health
+  register: shop_release
+
+- name: Return to the previous release
+  launchbay.webstack.app_release:
+    app: shop
+    direction: rollback
+    replicas: 2
+    networks: [launchbay_public, launchbay_internal]
+"""
+
+RETURN = r"""
+direction:
+  description: O(direction).
+  returned: always
+  type: str
+before:
+  description: The current release before this run (ledger record), or null.
+  returned: always
+  type: dict
+release:
+  description: With O(direction=deploy), the release recorded (or the current one when nothing changed).
+  returned: direction=deploy
+  type: dict
+target:
+  description: With O(direction=rollback), the release returned to.
+  returned: direction=rollback
+  type: dict
+rolled_out:
+  description: Whether the replicas were rolled over by this run.
+  returned: always
+  type: bool
+image_id:
+  description: Id of the image the replicas run.
+  returned: always
+  type: str
+config_hash:
+  description: Hash of the replicas' definition.
+  returned: always
+  type: str
+replicas:
+  description: Replicas serving after the rollout.
+  returned: when rolled_out
+  type: list
+  elements: str
+events:
+  description: What the rollout did, in order.
+  returned: always
+  type: list
+  elements: str
+states:
+  description: On failure, each replica's status, health, last health check output and last log lines.
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient
+from ansible_collections.launchbay.webstack.plugins.module_utils._release import Release, ReleaseError
+from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError, ReleaseLedger
+from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_options import (
+    ROLLOUT_ARGUMENT_SPEC,
+    build_rolling_update,
+    input_errors,
+)
+
+
+def main():
+    release_spec = dict(
+        id=dict(type="str", required=True),
+        deployed_by=dict(type="str"),
+        ci_run=dict(type="str"),
+        migration_version=dict(type="str"),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            app=dict(type="str", required=True),
+            direction=dict(type="str", default="deploy", choices=["deploy", "rollback"]),
+            image=dict(type="str"),
+            release=dict(type="dict", options=release_spec),
+            rollback_to=dict(type="str", default=""),
+            allow_schema_downgrade=dict(type="bool", default=False),
+            keep=dict(type="int", default=10),
+            ledger_path=dict(type="path", default="/var/lib/launchbay/releases"),
+            **dict(ROLLOUT_ARGUMENT_SPEC, **DOCKER_ARGUMENT_SPEC)
+        ),
+        required_if=[("direction", "deploy", ["image", "release"])],
+        supports_check_mode=True,
+    )
+    params = module.params
+    errors = input_errors(params) + (["keep must be at least 2"] if params["keep"] < 2 else [])
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    client = DockerClient(params["docker_socket"])
+    try:
+        release = Release(
+            ReleaseLedger(params["ledger_path"], params["app"]),
+            lambda image, check_mode: build_rolling_update(client, params, image, check_mode),
+            params["keep"], module.check_mode)
+        if params["direction"] == "deploy":
+            result = release.deploy(params["image"], dict((k, v) for k, v in params["release"].items() if v is not None))
+        else:
+            result = release.rollback(params["rollback_to"], params["allow_schema_downgrade"])
+    except ReleaseError as exc:
+        module.fail_json(msg=str(exc), states=exc.states, events=exc.events)
+    except LedgerError as exc:
+        module.fail_json(msg=str(exc))
+    if result["changed"]:
+        now = result.get("release") or result.get("target") or {}
+        was = result["before"] or {}
+        result["diff"] = dict(before={"release": was.get("id"), "image": was.get("image")},
+                              after={"release": now.get("id"), "image": now.get("image")})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
