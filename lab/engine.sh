@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lab's Docker engine on this machine (no systemd here):
 #   lab/engine.sh start     reuse an engine that answers, else start dockerd in the background
-#   lab/engine.sh restart   stop ours and start it again (picks up a changed daemon.json)
+#   lab/engine.sh restart   stop ours and start it again (picks up a changed daemon.json),
+#                           then re-syncs the lab's ACME CA (its root changes when it restarts)
 #   lab/engine.sh status
 # dockerd reads /etc/docker/daemon.json (the docker_host role writes it) and logs to
 # /var/log/launchbay-dockerd.log. Waits are bounded.
@@ -32,7 +33,9 @@ start() {
   command -v dockerd >/dev/null || lab_die "dockerd is missing (lab/bootstrap.sh installs docker.io)"
   if [ -S /var/run/docker.sock ] && ! pgrep -x dockerd >/dev/null; then rm -f /var/run/docker.sock; fi
   mkdir -p /etc/docker
-  [ -s "${CONFIG_FILE}" ] || echo '{}' > "${CONFIG_FILE}"
+  # live-restore from the very first start: the docker_host role's first daemon.json then
+  # restarts the engine without restarting the containers (Pebble would make a new root)
+  [ -s "${CONFIG_FILE}" ] || echo '{"live-restore": true}' > "${CONFIG_FILE}"
   lab_log "starting dockerd (log: ${LOG_FILE})"
   nohup dockerd --config-file "${CONFIG_FILE}" --pidfile "${PID_FILE}" >>"${LOG_FILE}" 2>&1 </dev/null &
   if ! wait_for up; then
@@ -52,7 +55,12 @@ stop() {
 
 case "${1:-start}" in
   start) start ;;
-  restart) stop; start ;;
+  restart)
+    stop
+    start
+    # containers without live-restore came back: the lab CA (if it runs) may have a new root
+    if docker inspect launchbay_lab_pebble >/dev/null 2>&1; then bash "${LAB_DIR}/acme.sh"; fi
+    ;;
   status) if answers; then docker info --format 'Docker engine {{.ServerVersion}} answers'; else echo "no Docker engine answers"; exit 1; fi ;;
   *) lab_die "usage: lab/engine.sh start|restart|status" ;;
 esac
