@@ -5,7 +5,7 @@ Builds, on this machine's Docker engine, a private network with the lab's S3 end
 behind an nginx TLS proxy) and a PostgreSQL container of the lab image, generates a database
 of at least --size-gb GB, and measures in the same run:
   baseline backup   pg_dump | gzip > /dev/null
-  tool backup       launchbay_backup.py logical (pg_dump -Fc | gpg AES256 | multipart upload
+  tool backup       launchbay_backup.py logical (pg_dump -Fc | gpg AES256 | boto3 managed upload
                     to S3, SHA-256, row counts in the same snapshot, retention)
   baseline restore  pg_restore of a local custom-format dump into a new database
   tool restore      launchbay_backup.py restore-logical (download | SHA-256 | gpg -d |
@@ -58,8 +58,11 @@ def cleanup():
 def setup(workdir):
     cfg = os.path.join(workdir, "cfg")
     os.makedirs(cfg)
+    # the tool as the backups role installs it: entry point, package, the collection's helpers in it
     shutil.copy(os.path.join(REPO, "roles", "backups", "files", "launchbay_backup.py"), cfg)
-    shutil.copy(os.path.join(REPO, "plugins", "plugin_utils", "_retention.py"), cfg)
+    shutil.copytree(os.path.join(REPO, "roles", "backups", "files", "lbbackup"), os.path.join(cfg, "lbbackup"))
+    for helper in ("_masking.py", "_retention.py"):
+        shutil.copy(os.path.join(REPO, "plugins", "plugin_utils", helper), os.path.join(cfg, "lbbackup", helper))
     sh("docker", "network", "create", NET)
     sh("docker", "run", "-d", "--name", S3, "--network", NET, "--network-alias", "s3", S3_IMAGE)
     time.sleep(2)

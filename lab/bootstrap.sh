@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the README commands need, idempotently and quietly when done:
 #   - Debian packages (docker.io for the engine, debootstrap for the base image)
-#   - the Python venv in .venv from requirements.txt (re-installed when the file changes)
+#   - the Python venv in .venv from requirements-test.txt (run time + tests; re-installed when either file changes)
 #   - the checkout linked as .collections/ansible_collections/launchbay/webstack
 source "$(dirname "$0")/lib.sh"
 
@@ -25,10 +25,10 @@ fi
 PYTHON="${LAUNCHBAY_PYTHON:-python3}"
 "${PYTHON}" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
   || lab_die "Python 3.11 or newer is needed (ansible-core 2.19); set LAUNCHBAY_PYTHON"
-req_hash="$(sha256sum "${REPO_DIR}/requirements.txt" | cut -c1-16)"
+req_hash="$(cat "${REPO_DIR}/requirements.txt" "${REPO_DIR}/requirements-test.txt" | sha256sum | cut -c1-16)"
 stamp="${VENV_DIR}/.requirements-${req_hash}"
 if [ -f "${stamp}" ] && [ -x "${VENV_DIR}/bin/ansible-playbook" ]; then
-  lab_log "ok: venv ${VENV_DIR#"${REPO_DIR}"/} (requirements.txt unchanged)"
+  lab_log "ok: venv ${VENV_DIR#"${REPO_DIR}"/} (requirements unchanged)"
 else
   if [ ! -x "${VENV_DIR}/bin/python" ]; then
     "${PYTHON}" -m venv "${VENV_DIR}" 2>/dev/null || {
@@ -39,7 +39,7 @@ else
     }
   fi
   lab_log "installing pinned Python requirements into ${VENV_DIR#"${REPO_DIR}"/} (a minute or two)"
-  lab_quiet "${VENV_DIR}/bin/pip" install --disable-pip-version-check -r "${REPO_DIR}/requirements.txt"
+  lab_quiet "${VENV_DIR}/bin/pip" install --disable-pip-version-check -r "${REPO_DIR}/requirements-test.txt"
   rm -f "${VENV_DIR}"/.requirements-*
   touch "${stamp}"
 fi

@@ -87,6 +87,9 @@ stage_lint() {
   check "yamllint" yamllint -- yamllint --strict .
   check "docs/configuration.md matches the argument specs" config-docs -- python lab/gen_config_docs.py --check
   check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline
+  # CHANGELOG.md is generated from changelogs/ (antsibull-changelog): fragments valid, file up to date
+  check "changelog (antsibull-changelog lint, CHANGELOG.md generated)" changelog -- bash -c \
+    "cd .collections/ansible_collections/launchbay/webstack && antsibull-changelog lint && antsibull-changelog generate && git diff --exit-code CHANGELOG.md"
 }
 
 stage_sanity() {

@@ -10,8 +10,12 @@ class ModuleDocFragment(object):
     # (module_utils/_docker_api.py; the argument is DOCKER_ARGUMENT_SPEC there).
     DOCUMENTATION = r"""
 options:
-  docker_socket:
-    description: Docker Engine API socket.
-    type: path
-    default: /var/run/docker.sock
+  docker_host:
+    description:
+      - The Docker Engine API of the host the module runs on, as a C(unix://) URL (named like
+        community.docker's option). Other schemes are refused.
+      - If not given, the value of the E(DOCKER_HOST) environment variable is used.
+    type: str
+    default: unix:///var/run/docker.sock
+    aliases: [docker_url]
 """

@@ -9,9 +9,10 @@ name: backup_report
 short_description: The JSON report of the backups role's tool, from a task result
 version_added: 0.2.0
 description:
-  - The backup tool (C(launchbay_backup.py)) ends every command with one line, a JSON object:
-    its report, or C({"error": ...}) when it failed. This filter finds that line in a registered
-    result of M(community.docker.docker_container_exec) (C(stdout)) or of
+  - >-
+    The backup tool (C(launchbay_backup.py)) ends every command with one line, a JSON object
+    (its report, or one with an C(error) key when it failed). This filter finds that line in a
+    registered result of M(community.docker.docker_container_exec) (C(stdout)) or of
     M(community.docker.docker_container) (C(container.Output)), or in plain text.
   - Lines before it (warnings, progress) are skipped. No report gives an empty dictionary.
 options:

@@ -14,6 +14,8 @@ import json
 import socket
 import struct
 
+from ansible.module_utils.basic import env_fallback
+
 try:
     from http.client import HTTPConnection
     from urllib.parse import quote, urlencode
@@ -21,8 +23,19 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     raise
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
-# The modules' option for it, documented by the launchbay.webstack.docker_api doc fragment.
-DOCKER_ARGUMENT_SPEC = {"docker_socket": {"type": "path", "default": DEFAULT_SOCKET}}
+DEFAULT_HOST = "unix://" + DEFAULT_SOCKET
+# The modules' option for it, named as community.docker names it (docker_host, alias
+# docker_url, DOCKER_HOST from the environment); documented by the docker_api doc fragment.
+DOCKER_ARGUMENT_SPEC = {"docker_host": {"type": "str", "default": DEFAULT_HOST, "aliases": ["docker_url"],
+                                        "fallback": (env_fallback, ["DOCKER_HOST"])}}
+
+
+def socket_path(docker_host):
+    """The Unix socket of a docker_host URL; this client speaks only unix://."""
+    if docker_host.startswith("unix://") and len(docker_host) > len("unix://"):
+        return docker_host[len("unix://"):]
+    raise DockerError("docker_host must be unix:///path/to/docker.sock (this collection talks to the engine of the host "
+                      "it runs on); got %r" % docker_host)
 
 
 class DockerError(Exception):
@@ -64,6 +77,11 @@ class DockerClient(object):
     def __init__(self, socket_path=DEFAULT_SOCKET, timeout=60):
         self.socket_path = socket_path
         self.timeout = timeout
+
+    @classmethod
+    def from_params(cls, params):
+        """The client for a module's docker_host option."""
+        return cls(socket_path(params["docker_host"]))
 
     def _call(self, method, path, query=None, body=None, timeout=None, raw=False, missing_ok=False):
         """The decoded answer; with missing_ok, None when the object does not exist (404)."""

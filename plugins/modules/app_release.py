@@ -57,9 +57,17 @@ options:
     type: path
     default: /var/lib/launchbay/releases
 extends_documentation_fragment:
-  - launchbay.webstack.attributes
+  - ansible.builtin.action_common_attributes
   - launchbay.webstack.docker_api
   - launchbay.webstack.rollout
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
 seealso:
   - module: launchbay.webstack.rolling_update
   - module: launchbay.webstack.release_ledger
@@ -135,7 +143,7 @@ states:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient
+from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError, ReleaseLedger
 from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_options import (
@@ -171,7 +179,10 @@ def main():
     errors = input_errors(params) + (["keep must be at least 2"] if params["keep"] < 2 else [])
     if errors:
         module.fail_json(msg="; ".join(errors))
-    client = DockerClient(params["docker_socket"])
+    try:
+        client = DockerClient.from_params(params)
+    except DockerError as exc:
+        module.fail_json(msg=str(exc))
     try:
         release = Release(
             ReleaseLedger(params["ledger_path"], params["app"]),

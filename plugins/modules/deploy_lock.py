@@ -62,7 +62,15 @@ options:
     type: path
     default: /var/lib/launchbay/locks
 extends_documentation_fragment:
-  - launchbay.webstack.attributes
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
 author:
   - launchbay maintainers (@launchbay)
 """

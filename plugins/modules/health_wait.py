@@ -37,8 +37,17 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - launchbay.webstack.attributes
+  - ansible.builtin.action_common_attributes
   - launchbay.webstack.docker_api
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: It only reads the containers' state; it changes nothing.
+  platform:
+    support: full
+    platforms: posix
 notes:
   - It only reads, also in check mode, where it still waits (skip it when the containers would not exist yet).
 author:
@@ -87,7 +96,7 @@ def main():
         module.fail_json(msg="containers must name at least one container")
     started = time.time()
     try:
-        ok, states = wait_healthy(DockerClient(params["docker_socket"]), params["containers"], params["timeout"],
+        ok, states = wait_healthy(DockerClient.from_params(params), params["containers"], params["timeout"],
                                   require=params["require"], fail_fast=params["fail_fast"])
     except DockerError as exc:
         module.fail_json(msg=str(exc))

@@ -39,9 +39,17 @@ options:
     description: Image reference (must be on the host). Required with O(state=present).
     type: str
 extends_documentation_fragment:
-  - launchbay.webstack.attributes
+  - ansible.builtin.action_common_attributes
   - launchbay.webstack.docker_api
   - launchbay.webstack.rollout
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
 notes:
   - Old containers of the app that are not running are removed at the end of a rollout.
 author:
@@ -138,7 +146,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    client = DockerClient(params["docker_socket"])
+    try:
+        client = DockerClient.from_params(params)
+    except DockerError as exc:
+        module.fail_json(msg=str(exc))
     if params["state"] == "query":
         try:
             found = RollingUpdate(client, Spec(params["app"]), 1).replicas_found()

@@ -40,13 +40,44 @@ def installed(tmp_path_factory):
     return {"tarball": tarballs[0], "dest": dest, "env": env, "work": work}
 
 
-def test_tarball_leaves_out_the_lab_and_local_state(installed):
+# What the tarball holds at its top level: the collection, nothing of the repository around it.
+COLLECTION_TOP = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "LICENSE", "changelogs", "docs",
+                  "meta", "playbooks", "plugins", "roles"}
+
+
+def test_tarball_holds_the_collection_only(installed):
     with tarfile.open(installed["tarball"]) as tar:
-        names = tar.getnames()
-    for must in ("MANIFEST.json", "roles/docker_host/meta/argument_specs.yml",
-                 "plugins/filter/redact_url.py", "playbooks/deploy.yml"):
-        assert must in names or "./" + must in names or any(n.endswith("/" + must) or n == must for n in names), must
-    assert not [n for n in names if n.split("/")[0] in (".venv", ".lab", ".collections", ".git", "lab")]
+        names = [n[2:] if n.startswith("./") else n for n in tar.getnames()]
+    for must in ("MANIFEST.json", "LICENSE", "roles/run/meta/argument_specs.yml", "roles/restore/tasks/main.yml",
+                 "plugins/modules/app_release.py", "plugins/filter/redact_url.py", "playbooks/deploy.yml",
+                 "changelogs/changelog.yaml"):
+        assert must in names, must
+    top = set(n.split("/")[0] for n in names if n)
+    assert top == COLLECTION_TOP, "unexpected: %s, missing: %s" % (sorted(top - COLLECTION_TOP), sorted(COLLECTION_TOP - top))
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def _used_collections():
+    """Collections named by an FQCN in what the tarball ships (roles, playbooks, plugins)."""
+    used = set()
+    pattern = re.compile(r"\b(amazon|ansible|community|containers)\.([a-z_]+)\.[a-z_]+")
+    for top in ("roles", "playbooks", "plugins"):
+        for dirpath, _dirs, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                if not name.endswith((".yml", ".yaml", ".py", ".j2")):
+                    continue
+                with open(os.path.join(dirpath, name), encoding="utf-8") as handle:
+                    for match in pattern.finditer(handle.read()):
+                        used.add("%s.%s" % match.groups())
+    return set(name for name in used if not name.startswith("ansible."))
+
+
+def test_galaxy_dependencies_are_exactly_what_runs():
+    import yaml
+
+    with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
+        declared = set(yaml.safe_load(handle)["dependencies"])
+    assert declared == _used_collections()
 
 
 def test_installed_collection_resolves_by_fqcn(installed):
@@ -81,3 +112,18 @@ def test_installed_collection_runs_a_playbook(installed, tmp_path):
     assert str(installed["dest"]) in run(
         ["ansible-doc", "-t", "role", "launchbay.webstack.docker_host"], cwd=str(tmp_path), env=installed["env"]
     ).stdout
+
+
+def test_module_defaults_group_reaches_the_docker_modules(installed, tmp_path):
+    """group/launchbay.webstack.docker sets docker_host for the Docker modules (meta/runtime.yml)."""
+    playbook = tmp_path / "group.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        "  module_defaults:\n    group/launchbay.webstack.docker:\n      docker_host: tcp://127.0.0.1:2375\n"
+        "  tasks:\n    - launchbay.webstack.health_wait:\n        containers: [nothing]\n        timeout: 1\n"
+    )
+    res = run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
+        cwd=str(tmp_path), env=installed["env"],
+    )
+    assert res.returncode != 0 and "docker_host must be unix://" in res.stdout and "tcp://127.0.0.1:2375" in res.stdout, res.stdout

@@ -66,3 +66,16 @@ def test_missing_objects_are_none_where_asked_and_errors_elsewhere(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_docker_host_takes_a_unix_url_and_refuses_others():
+    from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import socket_path
+
+    assert socket_path("unix:///run/user/1000/docker.sock") == "/run/user/1000/docker.sock"
+    for bad in ("tcp://10.0.0.1:2375", "unix://", "/var/run/docker.sock"):
+        try:
+            socket_path(bad)
+        except DockerError as exc:
+            assert "docker_host must be unix://" in str(exc) and repr(bad) in str(exc)
+        else:
+            raise AssertionError("accepted %r" % bad)

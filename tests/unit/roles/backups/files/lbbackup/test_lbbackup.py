@@ -1,28 +1,28 @@
 """The backup tool's logic that needs no PostgreSQL: naming, listing, retention, freshness,
-alerts (a real HTTP server and a real SMTP conversation on 127.0.0.1), masking, the command
-line's failure path. Dumps, restores and PITR run for real in the Molecule scenario."""
+alerts (a real HTTP server and a real SMTP conversation on 127.0.0.1), masking, streaming
+through boto3's managed transfers, the command line's failure path. Dumps, restores and PITR
+run for real in the Molecule postgres scenario."""
 
 from __future__ import annotations
 
 import datetime
 import http.server
-import importlib.util
 import io
 import json
-import os
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 
-import pytest
+import os
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-# the role installs plugins/plugin_utils/_retention.py beside the tool; import it the same way
-sys.path.insert(0, os.path.join(REPO, "plugins", "plugin_utils"))
-_SPEC = importlib.util.spec_from_file_location("launchbay_backup", os.path.join(REPO, "roles", "backups", "files", "launchbay_backup.py"))
-tool = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(tool)
+import lbbackup
+import pytest
+from lbbackup import alerts, cli, commands, config as config_mod, database, logical, transport
+
+# where conftest.py installed the tool, as the role does
+INSTALLED = os.path.dirname(os.path.dirname(lbbackup.__file__))
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.timezone.utc)
 PASSPHRASE = "a-very-long-passphrase-1"
@@ -53,17 +53,44 @@ class FakeS3:
         for obj in Delete["Objects"]:
             self.objects.pop(obj["Key"], None)
 
+    def delete_object(self, Bucket, Key):
+        self.objects.pop(Key, None)
+
+    def get_paginator(self, name):
+        assert name == "list_objects_v2"
+        client = self
+
+        class Paginator:
+            def paginate(self, **kwargs):
+                return [client.list_objects_v2(**kwargs)]
+
+        return Paginator()
+
+    def upload_fileobj(self, Fileobj, Bucket, Key, Config=None):
+        chunks = []
+        while True:  # as s3transfer reads a stream it cannot seek: part by part, to the end
+            data = Fileobj.read(1024)
+            if not data:
+                break
+            chunks.append(data)
+        self.objects[Key] = b"".join(chunks)
+
+    def download_fileobj(self, Bucket, Key, Fileobj, Config=None):
+        data = self.objects[Key]
+        for start in range(0, len(data), 1024):
+            Fileobj.write(data[start:start + 1024])
+
 
 def config(**extra):
     data = {"host": "db1", "environment": "production", "prefix": "lb/production", "passphrase": PASSPHRASE,
             "s3": {"bucket": "b", "secret_key": S3_SECRET, "access_key": "AKIAEXAMPLE"},
             "retention": {"daily": 30, "monthly": 12}}
     data.update(extra)
-    return tool.Config(data)
+    return config_mod.Config(data)
 
 
 def add_backup(client, cfg, database, stamp, manifest=True):
-    bid = stamp.strftime(tool.ID_FORMAT)
+    bid = stamp.strftime(config_mod.ID_FORMAT)
     prefix = cfg.logical_prefix(database)
     client.put_object(Bucket="b", Key=prefix + bid + ".dump.gpg", Body=b"\x8c\x0d")
     if manifest:
@@ -76,7 +103,7 @@ def test_mask_text_hides_known_secrets_and_url_passwords():
     text = "failed with %s at https://user:hunter2@s3.example/x and %s" % (PASSPHRASE, S3_SECRET)
     masked = cfg.mask(text)
     assert PASSPHRASE not in masked and S3_SECRET not in masked and "hunter2" not in masked
-    assert masked.count(tool.MASK) == 3 and "https://user:" in masked
+    assert masked.count(config_mod.MASK) == 3 and "https://user:" in masked
 
 
 def test_list_backups_only_counts_dumps_with_a_manifest_newest_first():
@@ -85,28 +112,28 @@ def test_list_backups_only_counts_dumps_with_a_manifest_newest_first():
     new = add_backup(client, cfg, "app", NOW)
     add_backup(client, cfg, "app", NOW + datetime.timedelta(hours=1), manifest=False)  # interrupted
     add_backup(client, cfg, "other", NOW)
-    assert [b["id"] for b in tool.list_backups(client, cfg, "app")] == [new, old]
-    assert tool.list_databases_in_bucket(client, cfg) == ["app", "other"]
+    assert [b["id"] for b in transport.list_backups(client, cfg, "app")] == [new, old]
+    assert transport.list_databases_in_bucket(client, cfg) == ["app", "other"]
 
 
 def test_choose_backup_latest_named_and_missing():
     cfg, client = config(), FakeS3()
     first = add_backup(client, cfg, "app", NOW - datetime.timedelta(days=1))
     latest = add_backup(client, cfg, "app", NOW)
-    assert tool.choose_backup(client, cfg, "app", "latest")["id"] == latest
-    assert tool.choose_backup(client, cfg, "app", first)["id"] == first
-    with pytest.raises(tool.BackupError, match="no backup 20200101T000000Z of app; the newest are: " + latest):
-        tool.choose_backup(client, cfg, "app", "20200101T000000Z")
-    with pytest.raises(tool.BackupError, match="no logical backup of shop"):
-        tool.choose_backup(client, cfg, "shop", "latest")
+    assert logical.choose_backup(client, cfg, "app", "latest")["id"] == latest
+    assert logical.choose_backup(client, cfg, "app", first)["id"] == first
+    with pytest.raises(config_mod.BackupError, match="no backup 20200101T000000Z of app; the newest are: " + latest):
+        logical.choose_backup(client, cfg, "app", "20200101T000000Z")
+    with pytest.raises(config_mod.BackupError, match="no logical backup of shop"):
+        logical.choose_backup(client, cfg, "shop", "latest")
 
 
 def test_restores_read_the_source_environments_prefix():
     cfg, client = config(source_prefix="lb/staging-source"), FakeS3()
-    staging = tool.Config(dict(cfg.data, prefix="lb/staging-source"))
+    staging = config_mod.Config(dict(cfg.data, prefix="lb/staging-source"))
     bid = add_backup(client, staging, "app", NOW)
-    assert tool.choose_backup(client, cfg, "app", "latest")["id"] == bid
-    assert tool.list_backups(client, cfg, "app") == []
+    assert logical.choose_backup(client, cfg, "app", "latest")["id"] == bid
+    assert transport.list_backups(client, cfg, "app") == []
 
 
 def test_retention_deletes_what_the_policy_drops_and_old_orphans():
@@ -115,7 +142,7 @@ def test_retention_deletes_what_the_policy_drops_and_old_orphans():
     ids = [add_backup(client, cfg, "app", s) for s in stamps]
     orphan_old = add_backup(client, cfg, "app", NOW - datetime.timedelta(days=2, hours=3), manifest=False)
     orphan_new = add_backup(client, cfg, "app", NOW - datetime.timedelta(hours=2), manifest=False)
-    result = tool.apply_retention(cfg, client, "app", now=NOW)
+    result = logical.apply_retention(cfg, client, "app", now=NOW)
     kept = [k["id"] for k in result["kept"]]
     # 3 newest days, plus the newest of November (already kept) and of October
     assert kept == [ids[0], ids[1], ids[2], ids[5]]
@@ -126,27 +153,27 @@ def test_retention_deletes_what_the_policy_drops_and_old_orphans():
 
 def test_freshness_alerts_when_the_newest_dump_is_too_old():
     cfg, client = config(freshness_hours=26), FakeS3()
-    args = tool.parser().parse_args(["freshness", "--logical-only"])
+    args = cli.parser().parse_args(["freshness", "--logical-only"])
     add_backup(client, cfg, "app", NOW - datetime.timedelta(hours=3))
     add_backup(client, cfg, "shop", NOW - datetime.timedelta(hours=30))
-    with pytest.raises(tool.BackupError, match=r"database shop: newest backup \S+ is 30.0 h old \(limit 26.0 h\)"):
-        tool.cmd_freshness(cfg, args, client=client, now=NOW)
+    with pytest.raises(config_mod.BackupError, match=r"database shop: newest backup \S+ is 30.0 h old \(limit 26.0 h\)"):
+        commands.cmd_freshness(cfg, args, client=client, now=NOW)
     add_backup(client, cfg, "shop", NOW - datetime.timedelta(hours=1))
-    report = tool.cmd_freshness(cfg, args, client=client, now=NOW)["fresh"]
+    report = commands.cmd_freshness(cfg, args, client=client, now=NOW)["fresh"]
     assert report["app"]["age_hours"] == 3.0 and report["shop"]["age_hours"] == 1.0
 
 
 def test_freshness_with_no_backup_at_all_is_stale():
-    args = tool.parser().parse_args(["freshness", "--logical-only"])
-    with pytest.raises(tool.BackupError, match="no logical backup at all"):
-        tool.cmd_freshness(config(), args, client=FakeS3(), now=NOW)
+    args = cli.parser().parse_args(["freshness", "--logical-only"])
+    with pytest.raises(config_mod.BackupError, match="no logical backup at all"):
+        commands.cmd_freshness(config(), args, client=FakeS3(), now=NOW)
 
 
 def test_compare_counts_names_each_difference():
-    tool.compare_counts({"public.a": 1}, {"public.a": 1}, "ok")
-    with pytest.raises(tool.BackupError, match=r"public.a 3!=2, public.b 1!=None"):
-        tool.compare_counts({"public.a": 3, "public.b": 1}, {"public.a": 2}, "restore")
-    assert tool.parse_counts("public.a|3\nx.y|0\n") == {"public.a": 3, "x.y": 0}
+    database.compare_counts({"public.a": 1}, {"public.a": 1}, "ok")
+    with pytest.raises(config_mod.BackupError, match=r"public.a 3!=2, public.b 1!=None"):
+        database.compare_counts({"public.a": 3, "public.b": 1}, {"public.a": 2}, "restore")
+    assert database.parse_counts("public.a|3\nx.y|0\n") == {"public.a": 3, "x.y": 0}
 
 
 @pytest.fixture
@@ -212,12 +239,12 @@ def test_alerts_go_to_the_webhook_and_by_email_with_secrets_masked(webhook, smtp
     url, received = webhook
     port, messages = smtp
     cfg = config(alerts={"webhook_url": url, "email": {"to": ["ops@example.com"], "host": "127.0.0.1", "port": port}})
-    sent, problems = tool.send_alert(cfg, "logical", "database app: upload failed, key %s" % S3_SECRET, "app")
+    sent, problems = alerts.send_alert(cfg, "logical", "database app: upload failed, key %s" % S3_SECRET, "app")
     assert sent == ["webhook", "email"] and problems == []
     body = received[0]
     assert body["host"] == "db1" and body["database"] == "app" and body["job"] == "logical"
     assert body["text"].startswith("launchbay backup FAILED on db1 (production), job logical: database app: upload failed")
-    assert S3_SECRET not in json.dumps(body) and tool.MASK in body["error"]
+    assert S3_SECRET not in json.dumps(body) and config_mod.MASK in body["error"]
     assert "Subject: [launchbay] backup logical failed on db1" in messages[0] and S3_SECRET not in messages[0]
 
 
@@ -226,7 +253,7 @@ def test_an_unreachable_webhook_is_reported_not_raised():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cfg = config(alerts={"webhook_url": "http://127.0.0.1:%d/" % port})
-    sent, problems = tool.send_alert(cfg, "logical", "boom")
+    sent, problems = alerts.send_alert(cfg, "logical", "boom")
     assert sent == [] and problems and problems[0].startswith("webhook:")
 
 
@@ -236,51 +263,63 @@ def test_main_reports_a_failure_as_json_and_alerts(tmp_path, webhook, capsys, mo
     path.write_text(json.dumps(dict(config().data, alerts={"webhook_url": url})))
 
     def broken(cfg, args, client=None):
-        raise tool.BackupError("database app: S3 said no (secret %s)" % PASSPHRASE)
+        raise config_mod.BackupError("database app: S3 said no (secret %s)" % PASSPHRASE)
 
-    monkeypatch.setitem(tool.COMMANDS, "logical", broken)
-    assert tool.main(["--config", str(path), "logical"]) == 1
+    monkeypatch.setitem(cli.COMMANDS, "logical", broken)
+    assert cli.main(["--config", str(path), "logical"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["failed"] and out["alerted"] == ["webhook"] and PASSPHRASE not in json.dumps(out)
     assert received[0]["database"] == "app"
-    assert tool.main(["--config", str(path), "--no-alert", "logical"]) == 1
+    assert cli.main(["--config", str(path), "--no-alert", "logical"]) == 1
     assert len(received) == 1
 
 
 def test_a_missing_config_fails_clearly(tmp_path, capsys):
-    assert tool.main(["--config", str(tmp_path / "nope.json"), "list"]) == 1
+    assert cli.main(["--config", str(tmp_path / "nope.json"), "list"]) == 1
     assert "cannot read the configuration" in json.loads(capsys.readouterr().out)["error"]
 
 
-def test_multipart_upload_aborts_on_failure():
-    calls = []
+def test_upload_stream_hashes_what_passed_and_leaves_nothing_when_the_producer_failed():
+    client = FakeS3()
+    data = bytes(range(256)) * 100
+    sha, size = transport.upload_stream(client, "b", "k", io.BytesIO(data))
+    assert client.objects["k"] == data and size == len(data)
+    assert sha == __import__("hashlib").sha256(data).hexdigest()
 
-    class Client:
-        def create_multipart_upload(self, **kw):
-            return {"UploadId": "u1"}
+    def failed():
+        raise config_mod.BackupError("pg_dump exited with 1: connection refused")
 
-        def upload_part(self, **kw):
-            raise OSError("network down")
+    with pytest.raises(config_mod.BackupError, match="pg_dump exited with 1"):
+        transport.upload_stream(client, "b", "k2", io.BytesIO(data), finish=failed)
+    assert "k2" not in client.objects
 
-        def abort_multipart_upload(self, **kw):
-            calls.append(kw)
 
-    upload = tool.MultipartUpload(Client(), "b", "k")
-    with pytest.raises(OSError):
-        upload.part(b"x")
-    upload.abort()
-    assert calls == [{"Bucket": "b", "Key": "k", "UploadId": "u1"}]
+def test_download_stream_writes_in_order_and_names_the_key_on_failure():
+    client = FakeS3()
+    data = bytes(range(256)) * 100
+    client.objects["k"] = data
+    sink = io.BytesIO()
+    sha, size = transport.download_stream(client, "b", "k", sink)
+    assert sink.getvalue() == data and size == len(data) and sha == __import__("hashlib").sha256(data).hexdigest()
+    with pytest.raises(config_mod.BackupError, match="download of missing failed"):
+        transport.download_stream(client, "b", "missing", io.BytesIO())
+
+
+def test_the_entry_point_runs_the_package_as_installed(tmp_path):
+    res = subprocess.run([sys.executable, INSTALLED + "/launchbay_backup.py", "--config", str(tmp_path / "none.json"), "list"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 1 and "cannot read the configuration" in json.loads(res.stdout.strip().splitlines()[-1])["error"]
 
 
 def test_init_names_the_missing_tools(monkeypatch):
-    monkeypatch.setattr(tool.shutil, "which", lambda name: None if name in ("gpg", "pgbackrest") else "/usr/bin/" + name)
+    monkeypatch.setattr(commands.shutil, "which", lambda name: None if name in ("gpg", "pgbackrest") else "/usr/bin/" + name)
     cfg = config(pgbackrest={"enabled": True})
-    with pytest.raises(tool.BackupError, match="lacks gpg, pgbackrest"):
-        tool.cmd_init(cfg, tool.parser().parse_args(["init"]), client=FakeS3())
+    with pytest.raises(config_mod.BackupError, match="lacks gpg, pgbackrest"):
+        commands.cmd_init(cfg, cli.parser().parse_args(["init"]), client=FakeS3())
 
 
 def test_init_creates_a_missing_bucket_only_when_allowed(monkeypatch):
-    monkeypatch.setattr(tool.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(commands.shutil, "which", lambda name: "/usr/bin/" + name)
 
     class Missing(Exception):
         response = {"Error": {"Code": "404"}}
@@ -294,35 +333,7 @@ def test_init_creates_a_missing_bucket_only_when_allowed(monkeypatch):
         def create_bucket(self, Bucket):
             self.created.append(Bucket)
 
-    with pytest.raises(tool.BackupError, match="the bucket b cannot be used"):
-        tool.cmd_init(config(), tool.parser().parse_args(["init"]), client=Client())
-    out = tool.cmd_init(config(), tool.parser().parse_args(["init", "--create-bucket"]), client=Client())
+    with pytest.raises(config_mod.BackupError, match="the bucket b cannot be used"):
+        commands.cmd_init(config(), cli.parser().parse_args(["init"]), client=Client())
+    out = commands.cmd_init(config(), cli.parser().parse_args(["init", "--create-bucket"]), client=Client())
     assert out == {"bucket": "b", "created": True} and Client.created == ["b"]
-
-
-def test_the_download_runs_ahead_in_order_and_stops_when_told():
-    import queue as queue_mod
-
-    data = bytes(range(256)) * (tool.CHUNK // 256 * 2 + 10)  # two full chunks and a bit
-    chunks, stop = queue_mod.Queue(maxsize=4), threading.Event()
-    tool._download(io.BytesIO(data), chunks, stop)  # pylint: disable=protected-access
-    got = []
-    while True:
-        item = chunks.get_nowait()
-        if item is None:
-            break
-        got.append(item)
-    assert b"".join(got) == data and len(got) == 3
-
-    class Failing(io.BytesIO):
-        def read(self, *_args):
-            raise OSError("connection reset")
-
-    chunks = queue_mod.Queue(maxsize=4)
-    tool._download(Failing(), chunks, stop)  # pylint: disable=protected-access
-    assert isinstance(chunks.get_nowait(), OSError)
-
-    chunks, stop = queue_mod.Queue(maxsize=1), threading.Event()
-    stop.set()
-    tool._download(io.BytesIO(data), chunks, stop)  # returns although nobody reads
-    assert chunks.qsize() <= 1
