@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """launchbay demo app: a small real web service used by the local deploy and every test.
+One file on purpose (about 500 lines): the image copies it alone, with no package to install.
 
 Commands:
     demo_app.py serve        run the HTTP server (default)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Backups that restore: the postgres scenario's end-to-end sequence (run by verify.yml).
+One file of about 300 lines on purpose: its steps share one converged host and run in order.
 
 On the Molecule host (systemd, Docker, PostgreSQL with the backups role, moto S3 behind a
 TLS proxy and a webhook receiver on the egress network), with the demo app writing rows:

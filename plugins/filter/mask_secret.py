@@ -25,10 +25,8 @@ options:
     description: Number of leading characters to keep (0 to 8).
     type: int
     default: 0
-  mask:
-    description: The text that replaces the secret.
-    type: str
-    default: "********"
+extends_documentation_fragment:
+  - launchbay.webstack.mask
 author: launchbay maintainers
 """
 

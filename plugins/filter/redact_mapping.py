@@ -31,10 +31,8 @@ options:
     type: list
     elements: raw
     default: []
-  mask:
-    description: The text that replaces a secret.
-    type: str
-    default: "********"
+extends_documentation_fragment:
+  - launchbay.webstack.mask
 author: launchbay maintainers
 """
 

@@ -19,10 +19,8 @@ options:
     description: The URL.
     type: str
     required: true
-  mask:
-    description: The text that replaces the password.
-    type: str
-    default: "********"
+extends_documentation_fragment:
+  - launchbay.webstack.mask
 author: launchbay maintainers
 """
 

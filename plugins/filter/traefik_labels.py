@@ -15,15 +15,6 @@ description:
   - An empty list gives no labels (the app is not routed).
   - Domains must be lower-case DNS names, unique; a path prefix must start with C(/).
 options:
-  _input:
-    description: The domains.
-    type: list
-    elements: str
-    required: true
-  name:
-    description: App name, used for the router and service names.
-    type: str
-    required: true
   port:
     description: Port the app listens on inside the container.
     type: int
@@ -32,23 +23,8 @@ options:
     description: Docker network Traefik reaches the app on.
     type: str
     required: true
-  resolver:
-    description: Traefik certificate resolver; empty for Traefik's default certificate.
-    type: str
-    default: letsencrypt
-  path_prefix:
-    description: Only route requests under this path.
-    type: str
-    default: ""
-  middlewares:
-    description: Traefik middlewares applied to every router (like C(compress@file)).
-    type: list
-    elements: str
-    default: []
-  entrypoint:
-    description: Traefik entrypoint.
-    type: str
-    default: websecure
+extends_documentation_fragment:
+  - launchbay.webstack.traefik_route
 author: launchbay maintainers
 """
 

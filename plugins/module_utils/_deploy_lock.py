@@ -10,6 +10,8 @@ import os
 import socket
 import time
 
+from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json
+
 LOCK_SUFFIX = ".lock"
 
 
@@ -52,10 +54,9 @@ class DeployLock(object):
 
     def read(self):
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except FileNotFoundError:
-            return None
+            data = read_json(self.path)
+            if data is None:
+                return None
         except ValueError:
             # a torn or hand-edited file: treat it as held by an unknown owner, long ago
             return {"owner": "unknown (unreadable lock file)", "token": None, "acquired_at": 0, "ttl": 0}

@@ -5,8 +5,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+
+
+def read_json(path, missing=None):
+    """The JSON document in `path`, or `missing` when there is no such file. A file that is not
+    JSON raises ValueError (each caller says what that means for it)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return missing
 
 
 def write_atomically(path, text, mode=0o644, prefix=".launchbay-"):

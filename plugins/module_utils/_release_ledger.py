@@ -9,10 +9,12 @@ import json
 import os
 import time
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._files import write_atomically
+from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json, write_atomically
 
 RESULTS = ("in_progress", "success", "failed", "rolled_back")
 FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run")
+# The modules' suboptions for a release record (app_release takes those it does not compute).
+RELEASE_SPEC = dict((field, dict(type="str", required=field == "id")) for field in FIELDS)
 
 
 class LedgerError(Exception):
@@ -31,10 +33,7 @@ class ReleaseLedger(object):
 
     def load(self):
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except FileNotFoundError:
-            return []
+            data = read_json(self.path, missing={"releases": []})
         except ValueError as exc:
             raise LedgerError("the release ledger %s is not valid JSON (%s); fix or move it aside" % (self.path, exc))
         releases = data.get("releases") if isinstance(data, dict) else None

@@ -8,6 +8,9 @@ launchbay.config-hash=<hash of everything that defines them>. Traefik routes to 
 through a file of its file provider that this code owns: a replica enters the rotation
 only once Docker reports it healthy, and leaves it (confirmed through Traefik's API)
 before it is stopped, so in-flight requests finish and no new ones arrive.
+
+Over 300 lines on purpose: the rollout (RollingUpdate) and the routing it confirms
+(TraefikRotation) are one order of operations, read and changed together.
 """
 
 from __future__ import annotations

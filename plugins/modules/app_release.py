@@ -58,16 +58,9 @@ options:
     default: /var/lib/launchbay/releases
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - launchbay.webstack.attributes
   - launchbay.webstack.docker_api
   - launchbay.webstack.rollout
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: launchbay.webstack.rolling_update
   - module: launchbay.webstack.release_ledger
@@ -113,6 +106,10 @@ target:
   description: With O(direction=rollback), the release returned to.
   returned: direction=rollback
   type: dict
+states:
+  description: On failure, each replica's status, health, last health check output and last log lines.
+  returned: failure
+  type: dict
 rolled_out:
   description: Whether the replicas were rolled over by this run.
   returned: always
@@ -135,17 +132,13 @@ events:
   returned: always
   type: list
   elements: str
-states:
-  description: On failure, each replica's status, health, last health check output and last log lines.
-  returned: failure
-  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._release import Release, ReleaseError
-from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError, ReleaseLedger
+from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import RELEASE_SPEC, LedgerError, ReleaseLedger
 from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_options import (
     ROLLOUT_ARGUMENT_SPEC,
     build_rolling_update,
@@ -154,12 +147,8 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_option
 
 
 def main():
-    release_spec = dict(
-        id=dict(type="str", required=True),
-        deployed_by=dict(type="str"),
-        ci_run=dict(type="str"),
-        migration_version=dict(type="str"),
-    )
+    # the release's own fields; image, digest and configuration hash come from the rollout
+    release_spec = dict((k, v) for k, v in RELEASE_SPEC.items() if k in ("id", "deployed_by", "ci_run", "migration_version"))
     module = AnsibleModule(
         argument_spec=dict(
             app=dict(type="str", required=True),

@@ -63,14 +63,7 @@ options:
     default: /var/lib/launchbay/locks
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
+  - launchbay.webstack.attributes
 author:
   - launchbay maintainers (@launchbay)
 """

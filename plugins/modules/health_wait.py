@@ -38,16 +38,8 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - launchbay.webstack.attributes.read_only
   - launchbay.webstack.docker_api
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-    details: It only reads the containers' state; it changes nothing.
-  platform:
-    support: full
-    platforms: posix
 notes:
   - It only reads, also in check mode, where it still waits (skip it when the containers would not exist yet).
 author:

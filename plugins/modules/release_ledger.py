@@ -58,14 +58,7 @@ options:
     default: /var/lib/launchbay/releases
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
+  - launchbay.webstack.attributes
 author:
   - launchbay maintainers (@launchbay)
 """
@@ -115,25 +108,16 @@ protected_images:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError, ReleaseLedger
+from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import RELEASE_SPEC, LedgerError, ReleaseLedger
 
 
 def main():
-    release_spec = dict(
-        id=dict(type="str", required=True),
-        image=dict(type="str"),
-        digest=dict(type="str"),
-        config_hash=dict(type="str"),
-        migration_version=dict(type="str"),
-        deployed_by=dict(type="str"),
-        ci_run=dict(type="str"),
-    )
     module = AnsibleModule(
         argument_spec=dict(
             app=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "query", "rolled_back"]),
             rollback_to=dict(type="str"),
-            release=dict(type="dict", options=release_spec),
+            release=dict(type="dict", options=RELEASE_SPEC),
             result=dict(type="str", default="in_progress", choices=["in_progress", "success", "failed", "rolled_back"]),
             keep=dict(type="int", default=10),
             path=dict(type="path", default="/var/lib/launchbay/releases"),

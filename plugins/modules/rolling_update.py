@@ -40,16 +40,9 @@ options:
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - launchbay.webstack.attributes
   - launchbay.webstack.docker_api
   - launchbay.webstack.rollout
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Old containers of the app that are not running are removed at the end of a rollout.
 author:

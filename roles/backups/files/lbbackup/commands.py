@@ -116,9 +116,6 @@ def cmd_init(cfg, args, client=None):
     return out
 
 
-
-
-
 def cmd_restore_logical(cfg, args, client=None):
     client = client or s3_client(cfg)
     conn = ["-U", cfg.superuser]

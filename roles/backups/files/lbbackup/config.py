@@ -9,8 +9,9 @@ import json
 import re
 import socket
 
-from ._masking import DEFAULT_MASK as MASK  # noqa: F401  (the collection's own, installed beside)
-from ._masking import normalize_secrets, redact_text
+from ._masking import DEFAULT_MASK, normalize_secrets, redact_text  # the collection's own, installed beside
+
+MASK = DEFAULT_MASK
 
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
 ID_RE = re.compile(r"^\d{8}T\d{6}Z$")

@@ -1,5 +1,6 @@
 """The rolling update's order of operations and its undo, against an in-memory Docker engine
-and an in-memory Traefik (the real ones are exercised by the integration tests and Molecule)."""
+and an in-memory Traefik (the real ones are exercised by the integration tests and Molecule).
+Over 300 lines: the fakes and the cases of one module, kept together."""
 
 import json
 
