@@ -59,6 +59,9 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - launchbay.webstack.attributes
+seealso:
+  - module: launchbay.webstack.app_release
+    description: Deploys and rolls back through this ledger in one call.
 author:
   - launchbay maintainers (@launchbay)
 """
