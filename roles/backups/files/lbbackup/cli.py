@@ -58,6 +58,10 @@ def parser():
     for name in ("logical", "retention", "list"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--database", action="append", help="only this database (repeatable)")
+        if name == "logical":
+            cmd.add_argument("--keep-days", type=float, default=0,
+                             help="keep these dumps this many days whatever the retention policy says")
+            cmd.add_argument("--reason", default="", help="why they are kept (shown by retention)")
     cmd = sub.add_parser("pitr-backup")
     cmd.add_argument("--type", choices=["full", "diff", "incr"], default="full")
     cmd = sub.add_parser("freshness")

@@ -14,7 +14,7 @@ import time
 
 from .config import BackupError, backup_id, id_time
 from .database import ScratchServer, create_database, drop_database, server_databases
-from .logical import apply_retention, choose_backup, dump_database, restore_checked
+from .logical import apply_retention, choose_backup, dump_database, pin_backup, restore_checked
 from .pitr import pitr_info
 from .transport import list_backups, list_databases_in_bucket, s3_client
 
@@ -30,6 +30,8 @@ def cmd_logical(cfg, args, client=None):
     for database in databases:
         try:
             manifest = dump_database(cfg, client, database, conn)
+            if args.keep_days:
+                manifest["pin"] = pin_backup(cfg, client, database, manifest["id"], args.keep_days, args.reason)
             manifest["retention"] = apply_retention(cfg, client, database)
             results[database] = manifest
         except Exception as exc:  # pylint: disable=broad-except

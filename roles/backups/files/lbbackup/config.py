@@ -68,5 +68,9 @@ class Config:
         base = self.source_prefix if source else self.prefix
         return "/".join(p for p in (base, "logical", database) if p) + "/"
 
+    def pin_prefix(self, database):
+        """Where the pins of a database's dumps are (outside its dumps' prefix)."""
+        return "/".join(p for p in (self.prefix, "pins", database) if p) + "/"
+
     def mask(self, text):
         return mask_text(text, self.secrets)

@@ -70,17 +70,48 @@ def dump_database(cfg, client, database, conn_args, now=None):
     return manifest
 
 
+def pin_backup(cfg, client, database, bid, days, reason, now=None):
+    """Keep the dump `bid` for `days` whatever the retention policy says (like the dump taken
+    before a migration, which a later dump of the same day would otherwise replace)."""
+    until = (now or datetime.datetime.now(datetime.timezone.utc)) + datetime.timedelta(days=days)
+    pin = {"id": bid, "keep_until": until.isoformat(), "reason": reason or "pinned"}
+    client.put_object(Bucket=cfg.s3["bucket"], Key=cfg.pin_prefix(database) + bid + ".json",
+                      Body=json.dumps(pin, sort_keys=True).encode("utf-8"), ContentType="application/json")
+    return pin
+
+
+def live_pins(cfg, client, database, now):
+    """{dump id: pin} of the pins still in force; expired pins are deleted."""
+    pins, expired = {}, []
+    for obj in list_keys(client, cfg.s3["bucket"], cfg.pin_prefix(database)):
+        pin = json.loads(client.get_object(Bucket=cfg.s3["bucket"], Key=obj["Key"])["Body"].read())
+        if datetime.datetime.fromisoformat(pin["keep_until"]) > now:
+            pins[pin["id"]] = pin
+        else:
+            expired.append(obj["Key"])
+    for key in expired:
+        client.delete_object(Bucket=cfg.s3["bucket"], Key=key)
+    return pins
+
+
 def apply_retention(cfg, client, database, now=None):
-    """Delete the dumps the policy does not keep; also incomplete uploads over a day old."""
+    """Delete the dumps the policy does not keep and no pin holds; also incomplete uploads
+    over a day old."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     backups = list_backups(client, cfg, database)
     keep, delete = retention_plan(backups, int(cfg.retention.get("daily", 30)), int(cfg.retention.get("monthly", 12)),
                                   key="id", time_key="time")
+    pins = live_pins(cfg, client, database, now)
+    for backup in [b for b in delete if b["id"] in pins]:
+        pin = pins[backup["id"]]
+        delete.remove(backup)
+        keep.append(dict(backup, reasons=["%s, kept until %s" % (pin["reason"], pin["keep_until"])]))
+    keep.sort(key=lambda b: b["id"], reverse=True)
     kept_ids = {b["id"] for b in keep}
     deleted_ids = {b["id"] for b in delete}
     doomed = []
     for backup in delete:
         doomed += [backup["key"], backup["manifest"]]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
     for obj in list_keys(client, cfg.s3["bucket"], cfg.logical_prefix(database)):
         bid = obj["Key"].rsplit("/", 1)[-1].split(".", 1)[0]
         if ID_RE.match(bid) and bid not in kept_ids and bid not in deleted_ids and obj["Key"] not in doomed \

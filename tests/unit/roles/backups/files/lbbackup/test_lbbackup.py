@@ -152,6 +152,32 @@ def test_retention_deletes_what_the_policy_drops_and_old_orphans():
     assert orphan_old not in left
 
 
+def test_a_pinned_dump_outlives_the_daily_rule_until_its_pin_expires():
+    cfg, client = config(retention={"daily": 3, "monthly": 0}), FakeS3()
+    before_migration = add_backup(client, cfg, "app", NOW - datetime.timedelta(hours=5))
+    logical.pin_backup(cfg, client, "app", before_migration, 30, "before the migration of run r1",
+                       now=NOW - datetime.timedelta(hours=5))
+    later_same_day = add_backup(client, cfg, "app", NOW - datetime.timedelta(hours=1))
+    result = logical.apply_retention(cfg, client, "app", now=NOW)
+    kept = {k["id"]: k["reasons"] for k in result["kept"]}
+    # the daily rule alone keeps only the newest dump of the day
+    assert set(kept) == {later_same_day, before_migration}, kept
+    assert kept[before_migration][0].startswith("before the migration of run r1, kept until ")
+    assert cfg.logical_prefix("app") + before_migration + ".dump.gpg" in client.objects
+    # 31 days on, the pin has expired: the dump goes the way of the policy, and so does the pin
+    later = NOW + datetime.timedelta(days=31)
+    result = logical.apply_retention(cfg, client, "app", now=later)
+    assert before_migration not in [k["id"] for k in result["kept"]]
+    assert not [k for k in client.objects if k.startswith(cfg.pin_prefix("app"))]
+    assert cfg.logical_prefix("app") + before_migration + ".dump.gpg" not in client.objects
+
+
+def test_the_logical_command_pins_when_asked():
+    args = cli.parser().parse_args(["logical", "--keep-days", "30", "--reason", "before the migration"])
+    assert args.keep_days == 30 and args.reason == "before the migration"
+    assert cli.parser().parse_args(["logical"]).keep_days == 0
+
+
 def test_freshness_alerts_when_the_newest_dump_is_too_old():
     cfg, client = config(freshness_hours=26), FakeS3()
     args = cli.parser().parse_args(["freshness", "--logical-only"])
