@@ -139,11 +139,12 @@ def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
     dir_mode = stat.S_IMODE(os.stat(BACKUPS_DIR).st_mode)
     assert dir_mode == 0o700 and os.stat(BACKUPS_DIR).st_uid == 999, "%s is %o" % (BACKUPS_DIR, dir_mode)
     holders = []
-    for name in sorted(os.listdir(BACKUPS_DIR)):
-        path = os.path.join(BACKUPS_DIR, name)
-        with open(path, "rb") as handle:
-            content = handle.read().decode("utf-8", "replace")
-        if any(value in content for value in leak_run["values"].values()):
-            holders.append(name)
-            assert stat.S_IMODE(os.stat(path).st_mode) == 0o400, "%s holds a secret with mode %o" % (path, os.stat(path).st_mode)
-    assert holders == ["backup.json", "pgbackrest.conf"]
+    for dirpath, _dirs, files in os.walk(BACKUPS_DIR):  # the tool's package included
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                content = handle.read().decode("utf-8", "replace")
+            if any(value in content for value in leak_run["values"].values()):
+                holders.append(os.path.relpath(path, BACKUPS_DIR))
+                assert stat.S_IMODE(os.stat(path).st_mode) == 0o400, "%s holds a secret with mode %o" % (path, os.stat(path).st_mode)
+    assert sorted(holders) == ["backup.json", "pgbackrest.conf"]
