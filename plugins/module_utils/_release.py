@@ -57,7 +57,8 @@ class Release(object):
     @staticmethod
     def _result(direction, current, plan):
         return {"direction": direction, "before": current, "rolled_out": False, "changed": False,
-                "image_id": plan["image_id"], "config_hash": plan["config_hash"], "events": []}
+                "image_id": plan["image_id"], "config_hash": plan["config_hash"], "events": [],
+                "diff": {"before": dict(plan["before"], release=(current or {}).get("id")), "after": dict(plan["after"])}}
 
     def _load(self):
         try:
@@ -77,6 +78,7 @@ class Release(object):
             return result
         entry = dict(record, image=image, digest=plan["image_id"], config_hash=plan["config_hash"])
         result.update(changed=True, release=entry)
+        result["diff"]["after"]["release"] = entry["id"]
         if self.check_mode:
             return result
         self.ledger.record(entry, "in_progress", self.keep)
@@ -87,6 +89,7 @@ class Release(object):
             raise ReleaseError("the rollout of %s failed and was undone: %s" % (image, exc), exc.states, exc.events)
         self.ledger.record(entry, "success", self.keep)
         result.update(rolled_out=True, events=events, replicas=done["replicas"])
+        result["diff"]["after"] = dict(done["after"], release=entry["id"])
         return result
 
     def choose(self, releases, summary, rollback_to):
@@ -119,9 +122,11 @@ class Release(object):
         if not plan["changed"] and current is not None and current.get("id") == target["id"]:
             return result
         result["changed"] = True
+        result["diff"]["after"]["release"] = target["id"]
         if self.check_mode:
             return result
         done, events = self._run(target["image"], False)
         _changed, _releases, result["target"] = self.ledger.roll_back_to(target["id"])
         result.update(rolled_out=True, events=events, replicas=done["replicas"])
+        result["diff"]["after"] = dict(done["after"], release=target["id"])
         return result

@@ -185,11 +185,10 @@ def main():
         module.fail_json(msg=str(exc), states=exc.states, events=exc.events)
     except LedgerError as exc:
         module.fail_json(msg=str(exc))
+    # the diff: the replicas and image before and after (as rolling_update's), and the release ids
+    diff = result.pop("diff")
     if result["changed"]:
-        now = result.get("release") or result.get("target") or {}
-        was = result["before"] or {}
-        result["diff"] = dict(before={"release": was.get("id"), "image": was.get("image")},
-                              after={"release": now.get("id"), "image": now.get("image")})
+        result["diff"] = diff
     module.exit_json(**result)
 
 

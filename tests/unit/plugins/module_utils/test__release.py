@@ -29,7 +29,9 @@ class FakeRollout(object):
         if self.image in self.host.missing_images:
             raise RolloutError("the image %s is not on this host" % self.image)
         changed = self.host.running != self.image
-        result = {"changed": changed, "image_id": "sha256:" + self.image, "config_hash": "h-" + self.image, "replicas": []}
+        result = {"changed": changed, "image_id": "sha256:" + self.image, "config_hash": "h-" + self.image, "replicas": [],
+                  "before": {"image": [self.host.running] if self.host.running else [], "replicas": []},
+                  "after": {"image": [self.image], "replicas": ["(new 1)"] if changed else []}}
         if self.check_mode or not changed:
             return result
         self.host.rollouts.append(self.image)
@@ -103,6 +105,9 @@ def test_check_mode_deploy_writes_nothing(ledger, host):
     deploy(ledger, host, "r1", "shop:1")
     out = release(ledger, host, check_mode=True).deploy("shop:2", {"id": "r2"})
     assert out["changed"] and not out["rolled_out"] and out["release"]["image"] == "shop:2"
+    # the diff --diff shows: the rollout's image and replicas, and the release ids
+    assert out["diff"]["before"] == {"image": ["shop:1"], "replicas": [], "release": "r1"}
+    assert out["diff"]["after"] == {"image": ["shop:2"], "replicas": ["(new 1)"], "release": "r2"}
     assert results(ledger) == [("r1", "success")] and host.running == "shop:1"
 
 
