@@ -58,7 +58,9 @@ class Release(object):
     def _result(direction, current, plan):
         return {"direction": direction, "before": current, "rolled_out": False, "changed": False,
                 "image_id": plan["image_id"], "config_hash": plan["config_hash"], "events": [],
-                "diff": {"before": dict(plan["before"], release=(current or {}).get("id")), "after": dict(plan["after"])}}
+                # the rollout's replicas and image (as rolling_update's), the release ids in the headers
+                "diff": {"before": plan["before"], "after": plan["after"],
+                         "before_header": "release %s" % (current or {}).get("id"), "after_header": "release (none)"}}
 
     def _load(self):
         try:
@@ -78,7 +80,7 @@ class Release(object):
             return result
         entry = dict(record, image=image, digest=plan["image_id"], config_hash=plan["config_hash"])
         result.update(changed=True, release=entry)
-        result["diff"]["after"]["release"] = entry["id"]
+        result["diff"]["after_header"] = "release %s" % entry["id"]
         if self.check_mode:
             return result
         self.ledger.record(entry, "in_progress", self.keep)
@@ -89,7 +91,7 @@ class Release(object):
             raise ReleaseError("the rollout of %s failed and was undone: %s" % (image, exc), exc.states, exc.events)
         self.ledger.record(entry, "success", self.keep)
         result.update(rolled_out=True, events=events, replicas=done["replicas"])
-        result["diff"]["after"] = dict(done["after"], release=entry["id"])
+        result["diff"]["after"] = done["after"]
         return result
 
     def choose(self, releases, summary, rollback_to):
@@ -122,11 +124,11 @@ class Release(object):
         if not plan["changed"] and current is not None and current.get("id") == target["id"]:
             return result
         result["changed"] = True
-        result["diff"]["after"]["release"] = target["id"]
+        result["diff"]["after_header"] = "release %s" % target["id"]
         if self.check_mode:
             return result
         done, events = self._run(target["image"], False)
         _changed, _releases, result["target"] = self.ledger.roll_back_to(target["id"])
         result.update(rolled_out=True, events=events, replicas=done["replicas"])
-        result["diff"]["after"] = dict(done["after"], release=target["id"])
+        result["diff"]["after"] = done["after"]
         return result

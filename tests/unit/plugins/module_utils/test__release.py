@@ -106,8 +106,9 @@ def test_check_mode_deploy_writes_nothing(ledger, host):
     out = release(ledger, host, check_mode=True).deploy("shop:2", {"id": "r2"})
     assert out["changed"] and not out["rolled_out"] and out["release"]["image"] == "shop:2"
     # the diff --diff shows: the rollout's image and replicas, and the release ids
-    assert out["diff"]["before"] == {"image": ["shop:1"], "replicas": [], "release": "r1"}
-    assert out["diff"]["after"] == {"image": ["shop:2"], "replicas": ["(new 1)"], "release": "r2"}
+    assert out["diff"]["before"] == {"image": ["shop:1"], "replicas": []}
+    assert out["diff"]["after"] == {"image": ["shop:2"], "replicas": ["(new 1)"]}
+    assert (out["diff"]["before_header"], out["diff"]["after_header"]) == ("release r1", "release r2")
     assert results(ledger) == [("r1", "success")] and host.running == "shop:1"
 
 
