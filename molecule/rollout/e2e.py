@@ -142,7 +142,7 @@ def main():
     # B: v3 succeeds on the first host, fails on the second: the first goes back to v2
     with Load(cafiles) as load:
         rc, out, seconds = playbook(inventory, "deploy", "-e", "app_version=v3", "-e", "deploy_serial=1")
-    assert rc != 0
+    assert rc != 0, "the deploy of v3 should have failed on lbm-rollout-2:\n" + out[-4000:]
     assert "did not become healthy" in out and "Rolled back to the previous release on: lbm-rollout-1" in out, out[-3000:]
     load.check("B deploy v3, fails on host 2 (%.0fs)" % seconds, seconds)
     assert "v1" in load.versions("lbm-rollout-1") and load.versions("lbm-rollout-1")[-1] == "v2"  # v3 served v1's code
