@@ -91,19 +91,24 @@ def test_installed_collection_resolves_by_fqcn(installed):
         assert doc.returncode == 0 and str(installed["dest"]) in doc.stdout, doc.stdout + doc.stderr
 
 
-def test_installed_collection_runs_a_playbook(installed, tmp_path):
+def run_playbook(installed, tmp_path, text):
+    """Run a playbook on this machine against the installed collection."""
     playbook = tmp_path / "play.yml"
-    playbook.write_text(
+    playbook.write_text(text)
+    return run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
+        cwd=str(tmp_path), env=installed["env"],
+    )
+
+
+def test_installed_collection_runs_a_playbook(installed, tmp_path):
+    res = run_playbook(installed, tmp_path, (
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.assert:\n        that:\n"
         "          - \"'postgresql://a:pw@db/x' | launchbay.webstack.redact_url == 'postgresql://a:********@db/x'\"\n"
         "    - ansible.builtin.include_role:\n        name: launchbay.webstack.docker_host\n"
         "      vars:\n        docker_host_log_max_file: not-a-number\n"
-    )
-    res = run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
-        cwd=str(tmp_path), env=installed["env"],
-    )
+    ))
     # the filter ran from the installed copy, and the role's argument spec stopped it before any change
     assert "docker_host_log_max_file" in res.stdout + res.stderr
     assert res.returncode != 0
@@ -116,14 +121,9 @@ def test_installed_collection_runs_a_playbook(installed, tmp_path):
 
 def test_module_defaults_group_reaches_the_docker_modules(installed, tmp_path):
     """group/launchbay.webstack.docker sets docker_host for the Docker modules (meta/runtime.yml)."""
-    playbook = tmp_path / "group.yml"
-    playbook.write_text(
+    res = run_playbook(installed, tmp_path, (
         "- hosts: localhost\n  gather_facts: false\n"
         "  module_defaults:\n    group/launchbay.webstack.docker:\n      docker_host: tcp://127.0.0.1:2375\n"
         "  tasks:\n    - launchbay.webstack.health_wait:\n        containers: [nothing]\n        timeout: 1\n"
-    )
-    res = run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
-        cwd=str(tmp_path), env=installed["env"],
-    )
+    ))
     assert res.returncode != 0 and "docker_host must be unix://" in res.stdout and "tcp://127.0.0.1:2375" in res.stdout, res.stdout
