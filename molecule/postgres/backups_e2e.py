@@ -198,6 +198,20 @@ def main(inventory):
     assert app_get("/records")["count"] == 7
     figures.append("restore to T: %.1f s, exactly the 7 rows before T" % seconds)
 
+    step("5b a time in the future is refused before the lock; a time after the last transaction restores that state")
+    future = sql("SELECT (now() + interval '1 hour')::text")
+    rc, out, seconds = playbook("restore", "-e", json.dumps({"restore_target_time": future}), inventory=inventory)
+    assert rc != 0 and "is in the future: the recoverable window is " in flat(out), flat(out)[-2000:]
+    assert "take the lock" not in flat(out), "refused before the lock: " + flat(out)[-2000:]
+    figures.append("restore to now + 1 h: refused in %.1f s, %s" % (seconds, flat(out).split("is in the future: ")[1][:80]))
+    time.sleep(1.5)
+    idle = sql("SELECT now()")  # nothing is written after this until the restore
+    rc, out, seconds = playbook("restore", "-e", json.dumps({"restore_target_time": idle}), inventory=inventory)
+    assert rc == 0, flat(out)[-3000:]
+    wait_healthy()
+    assert notes() == expected, "PITR to %s on an idle database: %s" % (idle, notes())
+    figures.append("restore to a time after the last transaction (idle database): %.1f s, the 7 rows" % seconds)
+
     step("6 named dump from another environment: sanitizing required")
     cross = ["-e", "backups_environment=staging", "-e", "backups_s3_prefix=launchbay/staging",
              "-e", "restore_source_environment=molecule",
@@ -213,6 +227,21 @@ def main(inventory):
     assert notes() == expected, "not switched: the live database is unchanged"
     sql('DROP DATABASE "%s"' % restored, "postgres")
     figures.append("named dump %s from molecule into staging, sanitized, not switched: %.1f s" % (first_dump, seconds))
+
+    step("6b the app is not healthy on the restored data: the switch is undone, the app serves, the lock is free")
+    before = notes()
+    rc, out, seconds = playbook("restore", "-e", "restore_from=" + first_dump, "-e", json.dumps({
+        "restore_databases": ["shop"], "restore_sanitize_sql": ["DELETE FROM schema_migrations"]}), inventory=inventory)
+    assert rc != 0 and "The app was not healthy after the restore" in flat(out), flat(out)[-3000:]
+    assert "The switch was undone: shop are the databases the app had before and it serves from them again" in flat(out), flat(out)[-3000:]
+    wait_healthy()
+    assert notes() == before, "the data the app had: %s" % notes()
+    assert not on_host("sh", "-c", "ls /var/lib/launchbay/locks/*.lock 2>/dev/null || true").strip(), "the lock is free"
+    kept = sql("SELECT datname FROM pg_database WHERE datname ~ '^shop_restore_'", "postgres")
+    assert kept and sql("SELECT count(*) FROM schema_migrations", kept) == "0", "the restored data is kept for a look"
+    sql('DROP DATABASE "%s"' % kept, "postgres")
+    figures.append("restore the app is not healthy on: failed in %.1f s, switch undone, app serving the %d rows it had, lock free"
+                   % (seconds, len(before)))
 
     step("7 a corrupted dump fails and changes nothing")
     dump = [d for d in json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))

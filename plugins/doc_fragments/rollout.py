@@ -120,6 +120,12 @@ options:
         description: Traefik's API as reachable from the host.
         type: str
         default: http://127.0.0.1:8099
+      api_token_file:
+        description:
+          - File on the host holding the bearer token Traefik's API requires (the traefik role's
+            C(traefik_api_token_file)); empty to send none.
+        type: path
+        default: ""
       service:
         description: Service name (in the file provider); the app name by default.
         type: str

@@ -1,18 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: launchbay maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The deploy lock: one JSON file per environment, created atomically. Private: no API promise."""
+"""The deploy lock: one JSON file per environment. Every read-decide-write happens under an
+exclusive flock of a guard file beside it, so two runs never decide on the same state (two
+runs breaking one stale lock: one wins, the other finds the winner's lock). Private: no API
+promise."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import socket
 import time
 
-from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json
+from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json, write_atomically
 
 LOCK_SUFFIX = ".lock"
+# An empty or torn lock file (a disk that filled up, a hand edit) is stale this many seconds
+# after it was last written.
+UNREADABLE_TTL = 60
 
 
 class LockError(Exception):
@@ -28,10 +36,12 @@ def describe(holder, now):
     if not holder:
         return "nobody"
     age = int(now - holder.get("acquired_at", now))
-    return "%s (since %s, %ds ago, reason: %s)" % (
+    renewed = holder.get("renewed_at")
+    return "%s (since %s, %ds ago%s, reason: %s)" % (
         holder.get("owner", "unknown"),
         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(holder.get("acquired_at", now))),
         age,
+        ", renewed %ds ago" % int(now - renewed) if renewed else "",
         holder.get("reason") or "none given",
     )
 
@@ -41,16 +51,35 @@ class DeployLock(object):
 
     The token identifies one run: acquiring again with the same token succeeds without a
     change (a run may take the lock in several plays), another token is refused while the
-    lock is held and not stale. `clock` and `sleep` are injectable for tests.
+    lock is held and not stale. The holder renews it (renewed_at) while the run is alive; it is
+    stale `ttl` seconds after it was taken or last renewed. `clock` and `sleep` are injectable
+    for tests.
     """
 
     def __init__(self, directory, name, clock=time.time, sleep=time.sleep):
         if not name or "/" in name or name.startswith("."):
             raise LockError("invalid lock name %r" % (name,))
         self.directory = directory
+        self.name = name
         self.path = os.path.join(directory, name + LOCK_SUFFIX)
+        self.guard = os.path.join(directory, "." + name + ".guard")
         self.clock = clock
         self.sleep = sleep
+
+    @contextlib.contextmanager
+    def _guarded(self, check_mode=False):
+        """Hold the guard's flock (the kernel drops it when the process dies); check mode
+        creates nothing, so it reads without it."""
+        if check_mode:
+            yield
+            return
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        fd = os.open(self.guard, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def read(self):
         try:
@@ -58,24 +87,23 @@ class DeployLock(object):
             if data is None:
                 return None
         except ValueError:
-            # a torn or hand-edited file: treat it as held by an unknown owner, long ago
-            return {"owner": "unknown (unreadable lock file)", "token": None, "acquired_at": 0, "ttl": 0}
-        return data if isinstance(data, dict) else {"owner": "unknown", "token": None, "acquired_at": 0, "ttl": 0}
+            data = None
+        if isinstance(data, dict):
+            return data
+        # empty, torn or hand-edited: held by an unknown owner, stale soon after its last write
+        try:
+            written = os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            return None
+        return {"owner": "unknown (unreadable lock file)", "token": None, "acquired_at": written, "ttl": UNREADABLE_TTL}
 
     def is_stale(self, holder):
         ttl = holder.get("ttl") or 0
-        return ttl > 0 and self.clock() > holder.get("acquired_at", 0) + ttl
+        last = max(holder.get("acquired_at") or 0, holder.get("renewed_at") or 0)
+        return ttl > 0 and self.clock() > last + ttl
 
-    def _write_new(self, record):
-        """Create the file only if it does not exist (atomic on local filesystems)."""
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, sort_keys=True)
-        return True
+    def _write(self, record):
+        write_atomically(self.path, json.dumps(record, sort_keys=True), mode=0o600, prefix="." + self.name + "-")
 
     def _remove(self):
         try:
@@ -87,35 +115,28 @@ class DeployLock(object):
         """Returns (changed, lock, broken, waited). Raises LockError when held by another run."""
         started = self.clock()
         delay = 0.5
-        broken = None
         while True:
-            holder = self.read()
-            if holder is not None and holder.get("token") == token:
-                return False, holder, None, self.clock() - started
-            if holder is not None and self.is_stale(holder):
-                if not break_stale:
-                    raise LockError(
-                        "the deploy lock %s is stale (older than its TTL of %ss), held by %s; "
-                        "break it explicitly with break_stale=true if that run is gone"
-                        % (self.path, holder.get("ttl"), describe(holder, self.clock())),
-                        holder,
-                    )
-                if not check_mode:
-                    self._remove()
-                broken = holder
-                holder = None
-            record = {
-                "owner": owner,
-                "token": token,
-                "reason": reason,
-                "acquired_at": self.clock(),
-                "ttl": ttl,
-                "host": socket.gethostname(),
-            }
-            if holder is None:
-                if check_mode or self._write_new(record):
+            with self._guarded(check_mode):
+                holder = self.read()
+                if holder is not None and holder.get("token") == token:
+                    return False, holder, None, self.clock() - started
+                broken = None
+                if holder is not None and self.is_stale(holder):
+                    if not break_stale:
+                        raise LockError(
+                            "the deploy lock %s is stale (not renewed within its TTL of %ss), held by %s; "
+                            "break it explicitly with break_stale=true if that run is gone"
+                            % (self.path, holder.get("ttl"), describe(holder, self.clock())),
+                            holder,
+                        )
+                    broken, holder = holder, None
+                if holder is None:
+                    record = {"owner": owner, "token": token, "reason": reason, "acquired_at": self.clock(),
+                              "ttl": ttl, "host": socket.gethostname()}
+                    if not check_mode:
+                        self._write(record)
                     return True, record, broken, self.clock() - started
-                continue  # another run created it between read and write: look again
+            # held by another run: wait outside the guard
             waited = self.clock() - started
             if waited >= wait_timeout:
                 raise LockError(
@@ -126,26 +147,44 @@ class DeployLock(object):
             self.sleep(min(delay, max(wait_timeout - waited, 0.1)))
             delay = min(delay * 2, 10)
 
+    def renew(self, token, check_mode=False):
+        """The holder says it is alive. Returns (changed, lock). Raises LockError when this run
+        no longer holds it (broken as stale by another run, or released by force)."""
+        with self._guarded(check_mode):
+            holder = self.read()
+            if holder is None or holder.get("token") != token:
+                raise LockError(
+                    "this run no longer holds the deploy lock %s (%s): stop, and check what the other run did"
+                    % (self.path, "it is free" if holder is None else "held by " + describe(holder, self.clock())),
+                    holder,
+                )
+            holder = dict(holder, renewed_at=self.clock())
+            if not check_mode:
+                self._write(holder)
+            return True, holder
+
     def release(self, token, force=False, check_mode=False):
         """Returns (changed, previous). Raises LockError when another run holds it (unless force)."""
-        holder = self.read()
-        if holder is None:
-            return False, None
-        if holder.get("token") != token and not force:
-            raise LockError(
-                "not releasing the deploy lock %s: it is held by %s, not by this run"
-                % (self.path, describe(holder, self.clock())),
-                holder,
-            )
-        if not check_mode:
-            self._remove()
-        return True, holder
+        with self._guarded(check_mode):
+            holder = self.read()
+            if holder is None:
+                return False, None
+            if holder.get("token") != token and not force:
+                raise LockError(
+                    "not releasing the deploy lock %s: it is held by %s, not by this run"
+                    % (self.path, describe(holder, self.clock())),
+                    holder,
+                )
+            if not check_mode:
+                self._remove()
+            return True, holder
 
     def break_lock(self, check_mode=False):
         """Remove the lock whoever holds it. Returns (changed, previous)."""
-        holder = self.read()
-        if holder is None:
-            return False, None
-        if not check_mode:
-            self._remove()
-        return True, holder
+        with self._guarded(check_mode):
+            holder = self.read()
+            if holder is None:
+                return False, None
+            if not check_mode:
+                self._remove()
+            return True, holder

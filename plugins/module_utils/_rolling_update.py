@@ -137,13 +137,13 @@ class Spec(object):
         return config
 
 
-def _http_get_json(url, timeout=5):
+def _http_get_json(url, timeout=5, headers=None):
     """GET a JSON document; None on 404."""
     from ansible.module_utils.urls import open_url
     from urllib.error import HTTPError
 
     try:
-        resp = open_url(url, timeout=timeout, validate_certs=True)
+        resp = open_url(url, timeout=timeout, validate_certs=True, headers=headers)
         return json.loads(resp.read().decode("utf-8"))
     except HTTPError as exc:
         if exc.code == 404:
@@ -155,9 +155,11 @@ class TraefikRotation(object):
     """The replicas Traefik routes to: a file of its file provider, confirmed through its API."""
 
     def __init__(self, path, api_url, service, port, routers=None, middlewares=None, health=None,
-                 timeout=60, clock=time.time, sleep=time.sleep, http_get=_http_get_json):
+                 timeout=60, clock=time.time, sleep=time.sleep, http_get=_http_get_json, api_token_file=""):
         self.path = path
         self.api_url = api_url.rstrip("/")
+        self.api_token_file = api_token_file
+        self._api_headers = None
         self.service = service
         self.port = port
         self.routers = routers or {}
@@ -202,15 +204,30 @@ class TraefikRotation(object):
         write_atomically(self.path, text, 0o644, prefix=".rolling-")
         return True
 
+    def headers(self):
+        """The API's bearer token (the traefik role's token file, readable by root only)."""
+        if self._api_headers is None:
+            self._api_headers = {}
+            if self.api_token_file:
+                try:
+                    with open(self.api_token_file, encoding="utf-8") as handle:
+                        self._api_headers = {"Authorization": "Bearer " + handle.read().strip()}
+                except OSError as exc:
+                    raise RolloutError("cannot read Traefik's API token %s: %s" % (self.api_token_file, exc))
+        return self._api_headers
+
     def observe(self):
         """(servers, status by url) as Traefik's API reports them now."""
+        headers = self.headers()
         try:
-            data = self.http_get("%s/api/http/services/%s@file" % (self.api_url, self.service))
+            url = "%s/api/http/services/%s@file" % (self.api_url, self.service)
+            data = self.http_get(url, headers=headers) if headers else self.http_get(url)
         except Exception as exc:  # connection refused, timeout, bad JSON: keep polling
             self.last_seen = {"error": str(exc)}
             return None, {}
         self.last_seen = data
         if not data:
+            self.last_seen = {"404": "not routed yet, or not the API token Traefik has (traefik.api_token_file)"}
             return [], {}
         servers = [s.get("url") for s in (data.get("loadBalancer") or {}).get("servers") or []]
         return servers, data.get("serverStatus") or {}

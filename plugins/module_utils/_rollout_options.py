@@ -24,6 +24,7 @@ _HEALTH_SPEC = dict(
 _TRAEFIK_SPEC = dict(
     file=dict(type="path", required=True),
     api_url=dict(type="str", default="http://127.0.0.1:8099"),
+    api_token_file=dict(type="path", default=""),
     service=dict(type="str"),
     routers=dict(type="dict", default={}),
     middlewares=dict(type="dict", default={}),
@@ -95,7 +96,7 @@ def build_rolling_update(client, params, image, check_mode):
             routers=opts["routers"], middlewares=opts["middlewares"],
             health=({"path": opts["health_path"], "interval": opts["health_interval"], "timeout": opts["health_timeout"]}
                     if opts["health_path"] else None),
-            timeout=opts["timeout"],
+            timeout=opts["timeout"], api_token_file=opts["api_token_file"],
         )
     return RollingUpdate(client, spec, params["replicas"], params["batch_size"], params["health_timeout"],
                          params["drain_delay"], rotation, check_mode)

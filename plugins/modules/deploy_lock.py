@@ -14,8 +14,12 @@ description:
     C(run_once) on the same host every time, for example the first host of the inventory).
   - The lock records who holds it, why, since when, and its time to live (TTL).
   - A second run fails at once naming the holder, or waits up to O(wait_timeout) when asked.
-  - A lock older than its TTL is stale; it is only broken when O(break_stale=true), and the
-    broken lock is returned.
+  - The holder renews the lock (O(state=renewed)) while its run is alive; a lock not renewed
+    within its TTL is stale. It is only broken when O(break_stale=true), and the broken lock is
+    returned. Every read-decide-write holds an exclusive C(flock) of a guard file beside the
+    lock, so two runs breaking the same stale lock cannot both hold it.
+  - An empty or torn lock file counts as held by an unknown owner and is stale 60 seconds after
+    it was last written.
   - The same O(token) may acquire again without a change, so one run can take the lock in
     several plays and release it once.
 options:
@@ -25,10 +29,11 @@ options:
     required: true
   state:
     description:
-      - V(acquired) takes the lock, V(released) gives it back (only the holder, unless O(force)),
+      - V(acquired) takes the lock, V(renewed) says the holder is alive (fails when this run no
+        longer holds it), V(released) gives it back (only the holder, unless O(force)),
         V(broken) removes it whoever holds it, V(query) only reads it.
     type: str
-    choices: [acquired, released, broken, query]
+    choices: [acquired, renewed, released, broken, query]
     default: acquired
   owner:
     description: Who deploys, shown to others (user, CI job, AWX job id).
@@ -42,7 +47,7 @@ options:
     type: str
     default: ""
   ttl:
-    description: Seconds after which the lock counts as stale.
+    description: Seconds after which a lock not renewed counts as stale.
     type: int
     default: 3600
   wait_timeout:
@@ -79,6 +84,14 @@ EXAMPLES = r"""
   run_once: true
   delegate_to: "{{ groups['webstack'] | first }}"
 
+- name: Renew it at each step of a long run
+  launchbay.webstack.deploy_lock:
+    name: production
+    token: "{{ deploy_run_id }}"
+    state: renewed
+  run_once: true
+  delegate_to: "{{ groups['webstack'] | first }}"
+
 - name: Release it
   launchbay.webstack.deploy_lock:
     name: production
@@ -97,6 +110,7 @@ lock:
     owner: {description: Who holds it., type: str}
     reason: {description: Why., type: str}
     acquired_at: {description: Epoch seconds., type: float}
+    renewed_at: {description: Epoch seconds of the last renewal (absent before the first)., type: float}
     ttl: {description: Seconds until stale., type: int}
     host: {description: Host that keeps the lock file., type: str}
 stale:
@@ -129,7 +143,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            state=dict(type="str", default="acquired", choices=["acquired", "released", "broken", "query"]),
+            state=dict(type="str", default="acquired", choices=["acquired", "renewed", "released", "broken", "query"]),
             owner=dict(type="str", default="unknown"),
             token=dict(type="str", no_log=False),
             reason=dict(type="str", default=""),
@@ -157,6 +171,9 @@ def main():
         elif params["state"] == "query":
             holder = lock.read()
             result = dict(changed=False, lock=public(holder), stale=bool(holder) and lock.is_stale(holder))
+        elif params["state"] == "renewed":
+            changed, record = lock.renew(token, module.check_mode)
+            result = dict(changed=changed, lock=public(record))
         elif params["state"] == "released":
             changed, previous = lock.release(token, params["force"], module.check_mode)
             result = dict(changed=changed, lock=public(previous), diff=dict(before=public(previous) or {}, after={}))

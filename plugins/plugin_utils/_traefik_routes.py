@@ -44,5 +44,12 @@ def routers(filter_name, domains, name, port, resolver="letsencrypt", path_prefi
             router["tls"]["certResolver"] = resolver
         if middlewares:
             router["middlewares"] = middlewares
-        result["%s-%s" % (name, domain.replace(".", "-"))] = router
+        result[router_name(name, domain)] = router
     return result
+
+
+def router_name(name, domain):
+    """One name per domain: '-' becomes '--' and '.' becomes '-', so domains that differ only
+    in punctuation (a-b.example.org, a.b.example.org) never share a router (a label neither
+    starts nor ends with '-', so the mapping can be undone)."""
+    return "%s-%s" % (name, domain.replace("-", "--").replace(".", "-"))

@@ -51,6 +51,26 @@ def http(method, url, body=None, timeout=5):
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
 
 
+# The bearer token of Traefik's API, which the traefik role generates (local deploy layout).
+TRAEFIK_API_TOKEN_FILE = "/etc/launchbay/traefik/secrets/api-token"
+
+
+def traefik_api(path, token=True, timeout=5):
+    """(status, JSON or None) of Traefik's API on the host's 127.0.0.1, with the role's token."""
+    headers = {}
+    if token:
+        with open(TRAEFIK_API_TOKEN_FILE, encoding="utf-8") as handle:
+            headers["Authorization"] = "Bearer " + handle.read().strip()
+    req = urllib.request.Request("http://127.0.0.1:8099" + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (urllib.error.URLError, OSError):
+        return 0, None
+
+
 def status_is(url, *statuses, timeout=5):
     """A predicate for wait_until: the response when its status is one of `statuses`."""
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import LOCAL_SECRETS, REPO
+from conftest import LABEL, LOCAL_SECRETS, PREFIX, REPO, traefik_api
 
 DOMAIN = "demo.launchbay.test"
 URL = "https://%s" % DOMAIN
@@ -84,10 +84,40 @@ def test_https_with_a_certificate_from_the_acme_ca(deployed_v1):
     for replica in replicas:
         published = subprocess.run(["docker", "port", replica], capture_output=True, text=True, check=True).stdout
         assert published.strip() == ""  # only Traefik is published
+        user = subprocess.run(["docker", "inspect", "-f", "{{.Config.User}}", replica], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        assert user == "10001:10001", "app_container_uid/gid applied (the image says 'app'): %r" % user
 
 
-def test_second_run_changes_nothing(deployed_v1):
-    res, out = deploy()
+def test_traefik_has_no_docker_socket_and_its_api_needs_the_token(deployed_v1):
+    mounts = subprocess.run(["docker", "inspect", "-f", "{{json .Mounts}}", "launchbay_traefik"], capture_output=True,
+                            text=True, check=True).stdout
+    assert "docker.sock" not in mounts, mounts
+    assert traefik_api("/api/rawdata")[0] == 200
+    assert traefik_api("/api/rawdata", token=False)[0] == 404
+    # a container on Traefik's public network reaches the API's port, not the API
+    probe = ("import urllib.request, urllib.error\n"
+             "try:\n    print(urllib.request.urlopen('http://launchbay_traefik:8099/api/rawdata', timeout=5).status)\n"
+             "except urllib.error.HTTPError as e:\n    print(e.code)\n")
+    res = subprocess.run(["docker", "run", "--rm", "--label", LABEL, "--network", "launchbay_public", "--entrypoint", "python3",
+                          "%s/demo-app:v1" % PREFIX, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert res.stdout.strip() == "404", res.stdout + res.stderr
+
+
+def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deployed_v1, tmp_path):
+    """An inventory whose lock host is down (ssh to a closed port on 127.0.0.1): the run stops
+    before any change, naming run_lock_host; the documented way forward (another lock host)
+    runs, and changes nothing."""
+    extra = tmp_path / "lockhost.yml"
+    extra.write_text("all:\n  children:\n    webstack:\n      hosts:\n        lockhost:\n"
+                     "          ansible_host: 127.0.0.1\n          ansible_port: 1\n          ansible_connection: ssh\n")
+    down = ["-i", str(extra), "--limit", "localhost"]
+    res, out = deploy(*down, "-e", "run_lock_host=lockhost")
+    assert res.returncode != 0 and "The lock host lockhost (run_lock_host) cannot be reached" in out, out[-3000:]
+    assert "run again with -e run_lock_host=HOST" in out
+    recap = [line for line in out.splitlines() if line.startswith("localhost")][-1]
+    assert " changed=0 " in recap, recap
+    res, out = deploy(*down, "-e", "run_lock_host=localhost")
     assert res.returncode == 0, out[-3000:]
     assert "[lab] ok: venv" in out and "[lab] ok: Docker engine answers" in out
     recap = [line for line in out.splitlines() if line.startswith("localhost")][-1]

@@ -13,11 +13,10 @@ import os
 import secrets
 import stat
 import subprocess
-import urllib.request
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, traefik_api
 
 NAME = "lbleak"
 PG = NAME + "_postgres"
@@ -84,8 +83,9 @@ def test_deploy_succeeded_and_app_answers(leak_run):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     # through Traefik's routing to the replicas (plain HTTP inside the API's view; the
     # certificate part is test_local_deploy's): both replicas routed and UP
-    with urllib.request.urlopen("http://127.0.0.1:8099/api/http/services/%s@file" % NAME, timeout=5) as resp:
-        status = json.loads(resp.read())["serverStatus"]
+    code, service = traefik_api("/api/http/services/%s@file" % NAME)
+    assert code == 200, code
+    status = service["serverStatus"]
     assert sorted(status.values()) == ["UP", "UP"], status
     assert len(replicas()) == 2
 

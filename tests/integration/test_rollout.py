@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, traefik_api
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
@@ -225,12 +225,11 @@ def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):
     info = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
     os.kill(info["State"]["Pid"], signal.SIGKILL)
     killed = time.monotonic()
-    url = "http://127.0.0.1:8099/api/http/services/demo@file"
     back = None
     while time.monotonic() - killed < 60:
         state = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
-        routed = subprocess.run(["curl", "-s", "--max-time", "2", url], capture_output=True, text=True, check=False).stdout
-        status = (json.loads(routed or "{}").get("serverStatus") or {}).get("http://%s:8000" % name)
+        routed = traefik_api("/api/http/services/demo@file", timeout=2)[1] or {}
+        status = (routed.get("serverStatus") or {}).get("http://%s:8000" % name)
         if state["RestartCount"] >= 1 and state["State"].get("Health", {}).get("Status") == "healthy" and status == "UP":
             back = time.monotonic() - killed
             break

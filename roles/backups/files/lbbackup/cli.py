@@ -15,7 +15,8 @@ Commands (all print one JSON document on stdout; errors go to stderr, secrets ma
                      its manifest (checksum, row counts); dropped again if anything fails.
   pitr-extract       (in a scratch container) pgBackRest restore of the whole cluster to a
                      point in time, then copy its databases into NEW databases on the live
-                     server, row counts compared.
+                     server, row counts compared; every wait bounded by --timeout-minutes.
+  pitr-window        refuse a target time outside the recoverable window (naming it).
   drill              (in a scratch container) restore the newest logical backups into a
                      throwaway cluster, check them, report RTO and RPO, alert on failure.
   init               check the bucket (create it when allowed).
@@ -32,7 +33,7 @@ import sys
 from .alerts import send_alert
 from .commands import cmd_drill, cmd_freshness, cmd_init, cmd_list, cmd_logical, cmd_restore_logical, cmd_retention
 from .config import BackupError, Config, mask_text
-from .pitr import cmd_pitr_backup, cmd_pitr_extract
+from .pitr import cmd_pitr_backup, cmd_pitr_extract, cmd_pitr_window
 
 
 def cmd_alert(cfg, args, client=None):
@@ -45,6 +46,7 @@ def cmd_alert(cfg, args, client=None):
 COMMANDS = {
     "logical": cmd_logical, "pitr-backup": cmd_pitr_backup, "freshness": cmd_freshness, "list": cmd_list,
     "retention": cmd_retention, "restore-logical": cmd_restore_logical, "pitr-extract": cmd_pitr_extract,
+    "pitr-window": cmd_pitr_window,
     "drill": cmd_drill, "alert": cmd_alert, "init": cmd_init,
 }
 ALERTING = {"logical", "pitr-backup", "freshness", "drill", "retention"}
@@ -85,6 +87,11 @@ def parser():
     cmd.add_argument("--live-port", type=int, default=5432)
     cmd.add_argument("--live-password-file", required=True)
     cmd.add_argument("--check", action="append")
+    cmd.add_argument("--timeout-minutes", type=float, default=30,
+                     help="bound of each wait: the pgBackRest restore, the recovery, each copy")
+    cmd = sub.add_parser("pitr-window")
+    cmd.add_argument("--target-time", required=True)
+    cmd.add_argument("--stanza", help="another stanza than the configured one")
     cmd = sub.add_parser("drill")
     cmd.add_argument("--database", action="append")
     cmd.add_argument("--check", action="append")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 
 
 class Pipeline:
@@ -43,14 +44,18 @@ class Pipeline:
                 pass
 
     def wait(self, timeout=None):
-        """Wait for every process (each at most `timeout` s); returns one line per failure."""
+        """Wait for every process (all together at most `timeout` s, then each one left is killed);
+        returns one line per failure."""
         failures = []
+        deadline = None if timeout is None else time.monotonic() + timeout
         for (name, proc), buf, thread in zip(self.procs, self.errors, self._threads):
             try:
-                rc = proc.wait(timeout=timeout)
+                rc = proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
-                rc = proc.wait()
+                proc.wait()
+                failures.append("%s was still running after %g s and was stopped" % (name, timeout))
+                continue
             thread.join(5)
             if rc != 0:
                 err = b"".join(buf).decode("utf-8", "replace").strip()

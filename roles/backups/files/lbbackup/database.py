@@ -171,19 +171,27 @@ class ScratchServer:
         except OSError:
             return ""
 
-    def wait_promoted(self, timeout=3600):
+    def running(self):
+        """pg_ctl status: 0 while the postmaster runs, 3 once it has stopped."""
+        return subprocess.run(["pg_ctl", "-D", self.datadir, "status"], capture_output=True, check=False).returncode == 0
+
+    def wait_promoted(self, timeout):
+        """Until recovery has ended and the server accepts writes; at once, with the server's own
+        log, when it stops (recovery that cannot reach its target makes PostgreSQL exit)."""
         deadline, delay = time.monotonic() + timeout, 0.5
         last = None
         while time.monotonic() < deadline:
             try:
-                last = psql(self.conn + ["-d", "postgres", "-c", "SELECT pg_is_in_recovery()"]).strip()
+                last = psql(self.conn + ["-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], timeout=60).strip()
                 if last == "f":
                     return
             except BackupError as exc:
                 last = str(exc)
-            time.sleep(delay)
+            if not self.running():
+                raise BackupError("the scratch server stopped during recovery: %s" % self.log_tail())
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 5)
-        raise BackupError("recovery did not finish in %ss (last: %s) %s" % (timeout, last, self.log_tail()))
+        raise BackupError("recovery did not finish in %d minutes (last: %s) %s" % (timeout // 60, last, self.log_tail()))
 
     def stop(self):
         subprocess.run(["pg_ctl", "-D", self.datadir, "-m", "fast", "-w", "stop"], capture_output=True, check=False)

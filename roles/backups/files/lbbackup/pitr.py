@@ -5,6 +5,7 @@ extraction of a point in time in a scratch container, copied into new live datab
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -41,6 +42,39 @@ def pitr_info(cfg):
             "wal_min": archive.get("min"), "wal_max": archive.get("max")}
 
 
+def utc_text(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00")
+
+
+def window_problem(target, now, backups):
+    """Why a recovery to the epoch `target` cannot be done, or None. The window runs from the end
+    of the oldest base backup (the first consistent state) to the server's present."""
+    if not backups:
+        return "the repository has no base backup yet, so there is no point in time to recover to"
+    oldest = min(b["stop"] for b in backups)
+    window = "the recoverable window is %s to %s (now)" % (utc_text(oldest), utc_text(now))
+    if target > now:
+        return "restore_target_time %s is in the future: %s" % (utc_text(target), window)
+    if target < oldest:
+        return "restore_target_time %s is before the oldest base backup ended: %s" % (utc_text(target), window)
+    return None
+
+
+def cmd_pitr_window(cfg, args, client=None):
+    """In the live server's container: is the target time inside the recoverable window?
+    PostgreSQL itself reads the time, as recovery will."""
+    if args.stanza:
+        cfg.pgbackrest["stanza"] = args.stanza
+    backups = pitr_info(cfg)["backups"]
+    row = psql(["-U", cfg.superuser, "-d", "postgres", "-v", "t=" + args.target_time],
+               "SELECT extract(epoch FROM :'t'::timestamptz)::float8, extract(epoch FROM now())::float8;\n", timeout=60)
+    target, now = (float(x) for x in row.strip().split("|"))
+    problem = window_problem(target, now, backups)
+    if problem:
+        raise BackupError(problem)
+    return {"target": utc_text(target), "from": utc_text(min(b["stop"] for b in backups)), "to": utc_text(now)}
+
+
 def cmd_pitr_backup(cfg, args, client=None):
     started = time.monotonic()
     pgbackrest(cfg, ["backup", "--type=" + args.type])
@@ -52,22 +86,22 @@ def cmd_pitr_backup(cfg, args, client=None):
 def cmd_pitr_extract(cfg, args, client=None):
     """pgBackRest restore into this scratch container, then copy the databases to the live server."""
     started = time.monotonic()
-    datadir = args.datadir
+    datadir, timeout = args.datadir, int(args.timeout_minutes * 60)
     restore = ["restore", "--pg1-path=" + datadir, "--archive-mode=off"]
     if args.target_time:
         restore += ["--type=time", "--target=" + args.target_time, "--target-action=promote"]
     elif args.set:
         restore += ["--set=" + args.set, "--type=immediate", "--target-action=promote"]
-    pgbackrest(cfg, restore)
+    pgbackrest(cfg, restore, timeout=timeout)
     server = ScratchServer(datadir)
-    server.start()
+    server.start(timeout=timeout)
     live_env = dict(os.environ)
     with open(args.live_password_file, encoding="utf-8") as handle:
         live_env["PGPASSWORD"] = handle.read().strip()
     live = ["-h", args.live_host, "-p", str(args.live_port), "-U", cfg.superuser]
     created, out = [], {}
     try:
-        server.wait_promoted()
+        server.wait_promoted(timeout)
         recovered_to = psql(server.conn + ["-d", "postgres", "-c",
                                            "SELECT COALESCE(pg_last_xact_replay_timestamp()::text, '')"]).strip()
         for pair in args.database:
@@ -82,9 +116,9 @@ def cmd_pitr_extract(cfg, args, client=None):
             pipeline = Pipeline([("pg_dump", ["pg_dump", "--format=custom", "--compress=0"] + server.conn + ["-d", source]),
                                  ("pg_restore", ["pg_restore", "--exit-on-error", "--single-transaction"] + live
                                   + ["-d", into])], env=live_env)
-            # pg_restore writes nothing on stdout; drain it so nothing blocks
-            pipeline.stdout.read()
-            failures = pipeline.wait(timeout=6 * 3600)
+            # pg_restore into a database writes nothing on stdout
+            pipeline.stdout.close()
+            failures = pipeline.wait(timeout=timeout)
             if failures:
                 raise BackupError("copying %s failed: %s" % (source, "; ".join(failures)))
             actual = row_counts(live + ["-d", into], env=live_env)

@@ -53,3 +53,10 @@ def test_bad_input(domains, kwargs, message):
     args.update(kwargs)
     with pytest.raises(AnsibleFilterError, match=message):
         traefik_labels(domains, **args)
+
+
+def test_domains_that_differ_only_in_punctuation_keep_their_own_routers():
+    labels = traefik_labels(["a-b.example.org", "a.b.example.org", "ab.example.org"], name="shop", port=8000,
+                            network="launchbay_public")
+    rules = sorted(v for k, v in labels.items() if k.endswith(".rule"))
+    assert rules == ["Host(`a-b.example.org`)", "Host(`a.b.example.org`)", "Host(`ab.example.org`)"], rules

@@ -1,4 +1,5 @@
 import json
+import threading
 import os
 import stat
 
@@ -119,3 +120,72 @@ def test_unreadable_file_counts_as_held_and_stale(lock):
 def test_invalid_names(tmp_path, name):
     with pytest.raises(LockError, match="invalid lock name"):
         DeployLock(str(tmp_path), name)
+
+
+def test_two_runs_breaking_one_stale_lock_cannot_both_hold_it(lock, clock):
+    """Run B has read the stale lock when run A tries the same takeover: A must wait for B's
+    decision and then find B's lock (without the guard, A takes it and B overwrites A's)."""
+    lock.acquire("dead", "run-0", ttl=10)
+    clock.now += 11
+    other = DeployLock(lock.directory, "production", clock=clock, sleep=clock.sleep)
+    outcome = {}
+
+    def run_a():
+        try:
+            outcome["a"] = other.acquire("alice", "run-a", break_stale=True)[0]
+        except LockError as exc:
+            outcome["a"] = exc
+
+    plain_read = lock.read
+
+    def read_then_let_a_try():
+        holder = plain_read()
+        if "a" not in outcome and not hasattr(lock, "_a"):
+            lock._a = threading.Thread(target=run_a)
+            lock._a.start()
+            lock._a.join(1)  # A gets this far on its own only when nothing guards the decision
+        return holder
+
+    lock.read = read_then_let_a_try
+    changed, record, broken, _waited = lock.acquire("bob", "run-b", break_stale=True)
+    lock._a.join(10)
+    assert changed and broken["owner"] == "dead" and record["owner"] == "bob"
+    assert isinstance(outcome["a"], LockError) and "held by bob" in str(outcome["a"])
+    assert plain_read()["token"] == "run-b"
+
+
+def test_renewal_keeps_a_long_run_holding_the_lock(lock, clock):
+    lock.acquire("alice", "run-1", ttl=60)
+    for _step in range(3):
+        clock.now += 50
+        assert lock.renew("run-1")[1]["renewed_at"] == clock.now
+    with pytest.raises(LockError, match="held by alice .*renewed 0s ago"):
+        lock.acquire("bob", "run-2", break_stale=True)
+    clock.now += 61
+    assert lock.acquire("bob", "run-2", break_stale=True)[2]["owner"] == "alice"
+
+
+def test_renewal_fails_once_the_lock_is_lost(lock, clock):
+    lock.acquire("alice", "run-1", ttl=60)
+    clock.now += 61
+    lock.acquire("bob", "run-2", break_stale=True)
+    with pytest.raises(LockError, match="no longer holds .*held by bob"):
+        lock.renew("run-1")
+    lock.release("run-2")
+    with pytest.raises(LockError, match="no longer holds .*it is free"):
+        lock.renew("run-1")
+
+
+@pytest.mark.parametrize("content", ["", "{torn"])
+def test_an_empty_or_torn_file_is_stale_a_minute_after_its_last_write(lock, clock, content):
+    os.makedirs(os.path.dirname(lock.path))
+    with open(lock.path, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.utime(lock.path, (clock.now - 30, clock.now - 30))
+    with pytest.raises(LockError, match="held by unknown"):
+        lock.acquire("bob", "run-2", break_stale=True)
+    os.utime(lock.path, (clock.now - 61, clock.now - 61))
+    with pytest.raises(LockError, match="stale"):
+        lock.acquire("bob", "run-2")
+    changed, _record, broken, _waited = lock.acquire("bob", "run-2", break_stale=True)
+    assert changed and broken["owner"].startswith("unknown") and lock.read()["token"] == "run-2"

@@ -42,3 +42,11 @@ def test_break(run):
 def test_bad_arguments(run, args, message):
     out = run(name="production", **args)
     assert out["failed"] and message in out["msg"]
+
+
+def test_renew_by_the_holder_only(run):
+    run(name="production", owner="alice", token="r1")
+    renewed = run(name="production", token="r1", state="renewed")
+    assert renewed["changed"] and renewed["lock"]["renewed_at"] >= renewed["lock"]["acquired_at"]
+    lost = run(name="production", token="r2", state="renewed")
+    assert lost["failed"] and "no longer holds" in lost["msg"] and lost["lock"]["owner"] == "alice"

@@ -1,0 +1,100 @@
+"""Point-in-time recovery's bounds: the recoverable window, a scratch server that dies during
+recovery, and pipelines that outlive their time. The real recovery runs in the Molecule
+postgres scenario (molecule/postgres/backups_e2e.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from lbbackup import crypto, database, pitr
+from lbbackup.config import BackupError
+
+DAY = 86400.0
+BACKUPS = [{"label": "20261120-010000F", "start": 1763600000 - 60, "stop": 1763600000},
+           {"label": "20261121-010000F_20261121-020000I", "start": 1763690000 - 60, "stop": 1763690000}]
+
+
+def test_window_accepts_a_time_between_the_oldest_backup_and_now():
+    assert pitr.window_problem(1763650000, 1763700000, BACKUPS) is None
+
+
+def test_window_refuses_the_future_and_names_the_window():
+    problem = pitr.window_problem(1763700000 + 300, 1763700000, BACKUPS)
+    assert "is in the future" in problem
+    assert "the recoverable window is %s to %s (now)" % (pitr.utc_text(1763600000), pitr.utc_text(1763700000)) in problem
+
+
+def test_window_refuses_a_time_before_the_oldest_backup_ended():
+    problem = pitr.window_problem(1763600000 - 1, 1763700000, BACKUPS)
+    assert "before the oldest base backup ended" in problem and pitr.utc_text(1763600000) in problem
+
+
+def test_window_without_base_backup():
+    assert "no base backup" in pitr.window_problem(1763650000, 1763700000, [])
+
+
+class Clock:
+    """time.monotonic and time.sleep of the database module: sleeping advances the clock."""
+
+    def __init__(self, monkeypatch):
+        self.now, self.sleeps = 1000.0, 0
+        monkeypatch.setattr(database.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(database.time, "sleep", self.sleep)
+
+    def sleep(self, seconds):
+        self.sleeps += 1
+        self.now += seconds
+
+
+def scratch(monkeypatch, tmp_path, running, in_recovery="t"):
+    monkeypatch.setattr(database.tempfile, "mkdtemp", lambda prefix: str(tmp_path))
+    server = database.ScratchServer(str(tmp_path / "data"))
+    (tmp_path / "log").write_text("LOG:  starting point-in-time recovery\n"
+                                  "FATAL:  recovery ended before configured recovery target was reached\n")
+
+    def fake_psql(args, sql=None, env=None, timeout=600):
+        if in_recovery is None:
+            raise BackupError("psql failed: could not connect to server")
+        return in_recovery + "\n"
+
+    monkeypatch.setattr(database, "psql", fake_psql)
+    monkeypatch.setattr(database.subprocess, "run",
+                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0 if running() else 3, b"", b""))
+    return server
+
+
+def test_a_scratch_server_that_stops_fails_at_once_with_its_log(monkeypatch, tmp_path):
+    clock = Clock(monkeypatch)
+    alive = iter([True, True, False])
+    server = scratch(monkeypatch, tmp_path, lambda: next(alive), in_recovery=None)
+    with pytest.raises(BackupError) as err:
+        server.wait_promoted(3600)
+    assert "stopped during recovery" in str(err.value)
+    assert "recovery ended before configured recovery target was reached" in str(err.value)
+    assert clock.sleeps == 2, "it ended at the first look that found the server gone"
+
+
+def test_recovery_that_never_ends_is_bounded(monkeypatch, tmp_path):
+    clock = Clock(monkeypatch)
+    server = scratch(monkeypatch, tmp_path, lambda: True, in_recovery="t")
+    with pytest.raises(BackupError) as err:
+        server.wait_promoted(120)
+    assert "did not finish in 2 minutes (last: t)" in str(err.value)
+    assert clock.now <= 1000.0 + 120
+
+
+def test_a_promoted_server_returns(monkeypatch, tmp_path):
+    Clock(monkeypatch)
+    server = scratch(monkeypatch, tmp_path, lambda: True, in_recovery="f")
+    server.wait_promoted(60)
+
+
+def test_a_pipeline_that_outlives_its_time_is_stopped():
+    pipeline = crypto.Pipeline([("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"]),
+                                ("cat", [sys.executable, "-c", "import sys; sys.stdin.read()"])])
+    pipeline.stdout.close()
+    failures = pipeline.wait(timeout=0.5)
+    assert failures and failures[0].startswith("sleeper was still running after 0.5 s"), failures
+    assert all(proc.poll() is not None for _name, proc in pipeline.procs)
