@@ -127,6 +127,34 @@ def hook_lines():
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def on_failure_runs(unit):
+    """How many times systemd's OnFailure unit for `unit` has finished (or failed)."""
+    log = on_host("journalctl", "-u", "launchbay-backup-alert@%s.service" % unit, "-o", "cat", "--no-pager", check=False)
+    return sum(1 for line in log.splitlines() if line.startswith(("Finished ", "Failed to start ")))
+
+
+def on_failure_ran(unit, runs, timeout=60):
+    """Until the OnFailure unit for `unit` has finished `runs` times and is not running (bounded)."""
+    name = "launchbay-backup-alert@%s.service" % unit
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        active = on_host("systemctl", "show", "-p", "ActiveState", "--value", name, check=False).strip()
+        if on_failure_runs(unit) >= runs and active in ("inactive", "failed"):
+            return
+        time.sleep(0.5)
+    raise AssertionError("%s did not finish %d runs within %ss" % (name, runs, timeout))
+
+
+def wait_postgres(timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = on_host("docker", "inspect", "-f", "{{.State.Health.Status}}", "launchbay_postgres", check=False).strip()
+        if state == "healthy":
+            return
+        time.sleep(1)
+    raise AssertionError("PostgreSQL not healthy again within %ss" % timeout)
+
+
 def step(title):
     print("== %s" % title, flush=True)
 
@@ -305,7 +333,7 @@ def main(inventory):
     timers = on_host("systemctl", "list-timers", "--all", "--no-pager")
     for name in ("logical", "base-full", "base-diff", "freshness", "drill"):
         assert "launchbay-backup-%s.timer" % name in timers, timers
-    seen = len(hook_lines())
+    seen, runs = len(hook_lines()), on_failure_runs("launchbay-backup-logical.service")
     # cut off, not stopped: moto keeps the bucket only in memory
     on_host("docker", "network", "disconnect", "launchbay_egress", "s3")
     try:
@@ -322,7 +350,31 @@ def main(inventory):
     assert alert["host"] == HOST and alert["job"] == "logical" and alert["text"].startswith("launchbay backup FAILED"), alert
     assert "shop" in json.dumps(alert) and alert["error"], alert
     no_secrets(json.dumps(alerts), "webhook body")
-    figures.append("S3 unreachable: service failed, webhook: %s" % alert["text"][:160])
+    # the tool alerted and exited 3, so systemd's OnFailure unit ran and stayed quiet
+    on_failure_ran("launchbay-backup-logical.service", runs + 1)
+    assert len(hook_lines()[seen:]) == 1, "one alert, not two: %s" % hook_lines()[seen:]
+    figures.append("S3 unreachable: service failed, one webhook alert: %s" % alert["text"][:160])
+
+    step("9b a job that cannot even start (PostgreSQL's container stopped) alerts through systemd's OnFailure")
+    seen, runs = len(hook_lines()), on_failure_runs("launchbay-backup-logical.service")
+    on_host("docker", "stop", "launchbay_postgres")
+    try:
+        on_host("systemctl", "start", "launchbay-backup-logical.service", check=False)
+        on_failure_ran("launchbay-backup-logical.service", runs + 1)
+        alerts = hook_lines()[seen:]
+        assert len(alerts) == 1 and "before the backup tool could report why" in alerts[0]["text"], alerts
+        assert alerts[0]["job"] == "launchbay-backup-logical.service", alerts[0]
+    finally:
+        on_host("docker", "start", "launchbay_postgres")
+    wait_postgres()
+    figures.append("job unable to start: one alert by OnFailure: %s" % alerts[0]["text"][:120])
+
+    step("9c an alert on demand: playbooks/test_alerts.yml")
+    seen = len(hook_lines())
+    rc, out, seconds = playbook("test_alerts", inventory=inventory)
+    assert rc == 0 and "Test alert sent by webhook." in flat(out), flat(out)[-2000:]
+    assert [a["text"].split(":")[0] for a in hook_lines()[seen:]] == ["launchbay backup alert TEST from %s (molecule)" % HOST]
+    figures.append("test_alerts.yml: %.1f s, the webhook got the test alert" % seconds)
 
     step("10 freshness and the drill")
     time.sleep(3)

@@ -4,20 +4,27 @@
 """The release state machine of an app on one host: the release ledger and the rolling
 update, moved together. Private: no API promise.
 
-deploy:    plan -> nothing to do (same replicas, a current release): done, ledger untouched
+A release is recorded completely: the image by ID (a moved tag cannot change what comes back)
+and its settings (environment, secret files, health check, command, limits...), so a rollback
+recreates exactly that release.
+
+deploy:    plan -> nothing to do (same replicas, the current release's): done, ledger untouched
+                -> the replicas already run it, the ledger does not say so (a run that died
+                   after its rollout): the ledger is repaired (in_progress -> success)
                 -> ledger in_progress -> roll out -> ledger success
                                                   -> failed and undone -> ledger failed, error
 rollback:  choose the target (rollback_to, or the previous successful release)
                 -> no such release, or one that never served: error, nothing changed
                 -> older schema than the database's, not allowed: error, nothing changed
-                -> roll out the target's image -> ledger rolled_back (newer releases marked)
-                                               -> failed and undone: error, ledger untouched
+                -> roll out the target's image ID with its recorded settings (or today's, when
+                   asked) -> ledger rolled_back (newer releases marked)
+                          -> failed and undone: error, ledger untouched
 """
 
 from __future__ import annotations
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DockerError
-from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import LedgerError, ReleaseLedger
+from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import FIELDS, LedgerError, ReleaseLedger
 from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update import RolloutError, failure_message
 
 
@@ -38,8 +45,9 @@ def _schema_number(value):
 
 
 class Release(object):
-    """`ledger` is a ReleaseLedger; `rollout(image, check_mode)` returns a RollingUpdate of the
-    app's replicas running `image` (its run() plans in check mode and rolls over otherwise)."""
+    """`ledger` is a ReleaseLedger; `rollout(image, check_mode, settings)` returns a RollingUpdate
+    of the app's replicas running `image` with `settings` (None: today's), whose run() plans in
+    check mode and rolls over otherwise."""
 
     def __init__(self, ledger, rollout, keep=10, check_mode=False):
         self.ledger = ledger
@@ -47,8 +55,8 @@ class Release(object):
         self.keep = keep
         self.check_mode = check_mode
 
-    def _run(self, image, check_mode):
-        update = self.rollout(image, check_mode)
+    def _run(self, image, check_mode, settings=None):
+        update = self.rollout(image, check_mode, settings)
         try:
             return update.run(), update.events
         except (RolloutError, DockerError) as exc:
@@ -69,16 +77,27 @@ class Release(object):
             raise ReleaseError(str(exc))
         return releases, ReleaseLedger.summary(releases)
 
-    def deploy(self, image, record):
-        """Roll the replicas over to `image`, recording `record` (id, deployed_by, ...) in the ledger."""
+    def deploy(self, image, record, settings=None):
+        """Roll the replicas over to `image`, recording `record` (id, deployed_by, ...) and the
+        release's `settings` in the ledger."""
         releases, summary = self._load()
         current = summary["current"]
         plan, _events = self._run(image, True)
         result = self._result("deploy", current, plan)
-        if not plan["changed"] and current is not None:
+        if not plan["changed"] and current is not None and current.get("config_hash") == plan["config_hash"]:
             result["release"] = current
             return result
-        entry = dict(record, image=image, digest=plan["image_id"], config_hash=plan["config_hash"])
+        entry = dict(record, image=image, digest=plan["image_id"], config_hash=plan["config_hash"], settings=settings)
+        if not plan["changed"]:
+            # the replicas already run this release: a run that died after its rollout left it
+            # in_progress (or the ledger was lost); the ledger says so again, nothing is rolled
+            pending = [r for r in releases if r.get("result") == "in_progress" and r.get("config_hash") == plan["config_hash"]]
+            entry = dict((k, v) for k, v in pending[0].items() if k in FIELDS) if pending else entry
+            result.update(changed=True, release=dict(entry, result="success"), repaired=True)
+            result["diff"]["after_header"] = "release %s (ledger repaired)" % entry["id"]
+            if not self.check_mode:
+                self.ledger.record(entry, "success", self.keep)
+            return result
         result.update(changed=True, release=entry)
         result["diff"]["after_header"] = "release %s" % entry["id"]
         if self.check_mode:
@@ -104,8 +123,10 @@ class Release(object):
                                % (what, listing))
         return target
 
-    def rollback(self, rollback_to="", allow_schema_downgrade=False):
-        """Return to `rollback_to` (a release id) or to the previous successful release."""
+    def rollback(self, rollback_to="", allow_schema_downgrade=False, current_settings=False):
+        """Return to `rollback_to` (a release id) or to the previous successful release: its image
+        by ID with its recorded settings, or with today's when `current_settings` (or when the
+        release predates recorded settings)."""
         releases, summary = self._load()
         current = summary["current"]
         target = self.choose(releases, summary, rollback_to)
@@ -118,16 +139,28 @@ class Release(object):
                 "back across a migration can break it: check that the old code works on the new schema, then set "
                 "app_rollback_allow_schema_downgrade=true."
                 % (target["id"], target.get("image"), target_schema, db_schema, (current or {}).get("id") or "the current release"))
-        plan, _events = self._run(target["image"], True)
+        settings = None if current_settings else target.get("settings")
+        image, digest = target["image"], str(target.get("digest") or "")
+        try:
+            plan, _events = self._run(image, True, settings)
+        except ReleaseError:
+            if not digest.startswith("sha256:"):
+                raise
+            plan = None
+        if digest.startswith("sha256:") and (plan is None or plan["image_id"] != digest):
+            # the tag is gone or points elsewhere now: the release's own image, by ID
+            image = digest
+            plan, _events = self._run(image, True, settings)
         result = self._result("rollback", current, plan)
         result["target"] = target
+        result["settings"] = "current" if settings is None else "recorded"
         if not plan["changed"] and current is not None and current.get("id") == target["id"]:
             return result
         result["changed"] = True
         result["diff"]["after_header"] = "release %s" % target["id"]
         if self.check_mode:
             return result
-        done, events = self._run(target["image"], False)
+        done, events = self._run(image, False, settings)
         _changed, _releases, result["target"] = self.ledger.roll_back_to(target["id"])
         result.update(rolled_out=True, events=events, replicas=done["replicas"])
         result["diff"]["after"] = done["after"]

@@ -12,9 +12,11 @@ import time
 from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json, write_atomically
 
 RESULTS = ("in_progress", "success", "failed", "rolled_back")
-FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run")
+TEXT_FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run")
+# settings: what app_release ran the replicas with (environment, volumes, health check, ...)
+FIELDS = TEXT_FIELDS + ("settings",)
 # The modules' suboptions for a release record (app_release takes those it does not compute).
-RELEASE_SPEC = dict((field, dict(type="str", required=field == "id")) for field in FIELDS)
+RELEASE_SPEC = dict((field, dict(type="str", required=field == "id")) for field in TEXT_FIELDS)
 
 
 class LedgerError(Exception):
@@ -45,7 +47,8 @@ class ReleaseLedger(object):
         """Write atomically: a reader never sees half a ledger."""
         os.makedirs(self.directory, mode=0o755, exist_ok=True)
         text = json.dumps({"releases": releases}, indent=2, sort_keys=True) + "\n"
-        write_atomically(self.path, text, 0o644, prefix=".ledger-")
+        # root only: the settings hold the app's environment
+        write_atomically(self.path, text, 0o600, prefix=".ledger-")
 
     @staticmethod
     def successes(releases):

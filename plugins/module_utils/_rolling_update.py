@@ -91,7 +91,9 @@ class Spec(object):
         self.volumes = list(self.volumes or [])
 
     def hash(self, image_id):
-        data = dict((f, getattr(self, f)) for f in self.FIELDS)
+        # the image by ID, not by name: a rollback by ID recreates the release's very replicas,
+        # and a tag that moved is a change
+        data = dict((f, getattr(self, f)) for f in self.FIELDS if f != "image")
         data["image_id"] = image_id
         data["app"] = self.app
         text = json.dumps(data, sort_keys=True, default=str)

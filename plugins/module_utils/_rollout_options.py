@@ -58,6 +58,30 @@ ROLLOUT_ARGUMENT_SPEC = dict(
 )
 _SPEC_FIELDS = ("env", "command", "user", "volumes", "networks", "labels", "healthcheck", "restart_policy",
                 "stop_timeout", "memory", "cpus", "log_driver", "log_options", "port")
+# What a release records of its replicas' definition (app_release), so a rollback recreates it:
+# the container's own settings, the hash of its secret files, and Traefik's health check of it.
+SETTINGS_FIELDS = _SPEC_FIELDS + ("config_hash_extra", "traefik")
+
+
+def recorded_settings(params):
+    """The settings a release records (Traefik: only its health check; routing stays today's)."""
+    settings = dict((k, params[k]) for k in _SPEC_FIELDS + ("config_hash_extra",))
+    if params["traefik"]:
+        settings["traefik"] = dict((k, params["traefik"][k]) for k in ("health_path", "health_interval", "health_timeout"))
+    return settings
+
+
+def with_settings(params, settings):
+    """`params` with a recorded release's settings in place of today's (those it has: records
+    from older versions have fewer; Traefik's routing stays today's)."""
+    wanted = dict(params)
+    for key, value in (settings or {}).items():
+        if key == "traefik":
+            if params["traefik"] and value:
+                wanted["traefik"] = dict(params["traefik"], **value)
+        elif key in SETTINGS_FIELDS:
+            wanted[key] = value
+    return wanted
 
 
 def input_errors(params):

@@ -11,14 +11,19 @@ short_description: Deploy or roll back a release of an app on one host, recorded
 version_added: 0.2.0
 description:
   - The release state machine of the launchbay.webstack.app role, in one call per direction.
-  - With O(direction=deploy), plans the rollout of O(image); when the replicas already run it and the
-    ledger has a current release, changes nothing. Otherwise records O(release) as in progress,
+  - With O(direction=deploy), plans the rollout of O(image); when the replicas already run it as the
+    ledger's current release, changes nothing. Otherwise records O(release) as in progress,
     replaces the replicas (health-gated, through Traefik, like M(launchbay.webstack.rolling_update)),
     and records the release as successful, or as failed when the rollout failed and was undone.
+    A release is recorded completely: its image by ID and the settings the replicas run with
+    (environment, volumes such as the secret files, health check, command, user, limits, port).
+  - When the replicas already run O(image) but the ledger does not say so (a run that died after
+    its rollout left the release in progress), the ledger is repaired and nothing is rolled.
   - With O(direction=rollback), chooses O(rollback_to) or the previous successful release, refuses a
     release that never served or one older than the database's schema (unless
-    O(allow_schema_downgrade)), rolls the replicas over to its image, and marks the newer releases
-    as rolled back.
+    O(allow_schema_downgrade)), rolls the replicas over to its image by ID with its recorded
+    settings (today's with O(rollback_settings=current)), and marks the newer releases as rolled
+    back. A tag that moved since (C(latest)) does not change what comes back.
 options:
   app:
     description: App name (containers C(<app>-<hash>-<n>), ledger C(<ledger_path>/<app>.json)).
@@ -48,6 +53,14 @@ options:
     description: Roll back to a release that expects an older schema than the database's.
     type: bool
     default: false
+  rollback_settings:
+    description:
+      - V(recorded) recreates the release as it ran (its environment, secret files, health check,
+        command, limits); V(current) runs its image with today's settings instead.
+      - Releases recorded before 0.3.0 have no settings; they always take today's.
+    type: str
+    choices: [recorded, current]
+    default: recorded
   keep:
     description: Ledger entries kept (at least 2).
     type: int
@@ -110,6 +123,14 @@ states:
   description: On failure, each replica's status, health, last health check output and last log lines.
   returned: failure
   type: dict
+settings:
+  description: With O(direction=rollback), whether the release's V(recorded) settings or V(current) ones were used.
+  returned: direction=rollback
+  type: str
+repaired:
+  description: The replicas already ran the release and the ledger was brought in line (nothing rolled).
+  returned: when the ledger was repaired
+  type: bool
 rolled_out:
   description: Whether the replicas were rolled over by this run.
   returned: always
@@ -143,6 +164,8 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_option
     ROLLOUT_ARGUMENT_SPEC,
     build_rolling_update,
     input_errors,
+    recorded_settings,
+    with_settings,
 )
 
 
@@ -157,6 +180,7 @@ def main():
             release=dict(type="dict", options=release_spec),
             rollback_to=dict(type="str", default=""),
             allow_schema_downgrade=dict(type="bool", default=False),
+            rollback_settings=dict(type="str", default="recorded", choices=["recorded", "current"]),
             keep=dict(type="int", default=10),
             ledger_path=dict(type="path", default="/var/lib/launchbay/releases"),
             **dict(ROLLOUT_ARGUMENT_SPEC, **DOCKER_ARGUMENT_SPEC)
@@ -172,15 +196,17 @@ def main():
         client = DockerClient.from_params(params)
     except DockerError as exc:
         module.fail_json(msg=str(exc))
+    def rollout(image, check_mode, settings=None):
+        return build_rolling_update(client, with_settings(params, settings), image, check_mode)
+
     try:
-        release = Release(
-            ReleaseLedger(params["ledger_path"], params["app"]),
-            lambda image, check_mode: build_rolling_update(client, params, image, check_mode),
-            params["keep"], module.check_mode)
+        release = Release(ReleaseLedger(params["ledger_path"], params["app"]), rollout, params["keep"], module.check_mode)
         if params["direction"] == "deploy":
-            result = release.deploy(params["image"], dict((k, v) for k, v in params["release"].items() if v is not None))
+            result = release.deploy(params["image"], dict((k, v) for k, v in params["release"].items() if v is not None),
+                                    recorded_settings(params))
         else:
-            result = release.rollback(params["rollback_to"], params["allow_schema_downgrade"])
+            result = release.rollback(params["rollback_to"], params["allow_schema_downgrade"],
+                                      params["rollback_settings"] == "current")
     except ReleaseError as exc:
         module.fail_json(msg=str(exc), states=exc.states, events=exc.events)
     except LedgerError as exc:

@@ -69,6 +69,11 @@ CASES = [
     ("pg-mode-unknown", {"postgres_mode": "cluster"}, "postgres_mode"),
     ("pg-external-without-url", {"postgres_mode": "external"}, "postgres_mode 'external' needs postgres_external_url"),
     ("pg-memory-tiny", {"postgres_memory_mb": 64}, "postgres_memory_mb must be at least 256"),
+    ("alerts-without-channel", {"backups_alerts_enabled": True}, "backups_alerts_enabled needs a channel"),
+    ("alert-email-without-relay", {"backups_alerts_enabled": True, "backups_alert_email_to": ["ops@example.com"]},
+     "backups_alert_email_to needs backups_alert_smtp_host"),
+    ("alert-relay-localhost", {"backups_alert_email_to": ["ops@example.com"], "backups_alert_smtp_host": "localhost"},
+     "('localhost' is the container itself there)"),
 ]
 
 # A failure names only the inputs that are wrong: these rules' variables are satisfied in
@@ -79,6 +84,7 @@ NOT_NAMED = {
     "acme-ca-not-https": ["traefik_acme_email", "traefik_acme_dns_provider"],
     "pg-memory-tiny": ["postgres_max_connections", "postgres_admin_bind", "postgres_settings"],
     "domain-malformed": ["app_path_prefix", "app_replicas"],
+    "alert-email-without-relay": ["backups_alerts_enabled needs a channel", "is the container itself"],
 }
 
 INVENTORY_CASES = [

@@ -183,26 +183,25 @@ def test_check_mode_reports_the_replacement_and_changes_nothing(on_v1):
     assert replicas() == before and ledger()[0] == releases_before
 
 
-def test_second_deploy_is_refused_while_one_runs(on_v1):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="first-deployer")
-    first = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
-                              "-e", json.dumps({"run_reason": "the first deploy"})], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(LOCK) and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.2)
-        assert os.path.exists(LOCK), "the first deploy never took the lock"
-        before = replicas()
-        rc, out, seconds = playbook("deploy", "-e", "app_version=v2")
-        assert rc != 0 and seconds < 60
-        assert "is held by first-deployer" in out and "reason: the first deploy" in out, out[-3000:]
-        assert replicas() == before or first.poll() is None  # the refused run changed nothing itself
-    finally:
-        output = first.communicate(timeout=900)[0]
-    assert first.returncode == 0, output[-3000:]
+def test_two_deploys_started_within_a_second_one_runs_the_other_is_refused(on_v1):
+    """FAULT two-deploys: the lock decides atomically; the refused run names the other and changes nothing."""
+    runs = []
+    for user in ("deployer-a", "deployer-b"):
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER=user)
+        runs.append(subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
+                                      "-e", json.dumps({"run_reason": "deploy by " + user})], cwd=REPO, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        time.sleep(0.5)
+    outputs = [" ".join(run.communicate(timeout=900)[0].split()) for run in runs]
+    codes = [run.returncode for run in runs]
+    assert sorted(code == 0 for code in codes) == [False, True], (codes, [o[-1500:] for o in outputs])
+    winner = codes.index(0)
+    loser_out = outputs[1 - winner]
+    assert "is held by deployer-%s" % "ab"[winner] in loser_out and "reason: deploy by deployer-%s" % "ab"[winner] in loser_out, loser_out[-3000:]
+    assert "changed=0" in loser_out.split("PLAY RECAP")[-1], loser_out[-1500:]
     assert not os.path.exists(LOCK)
     assert [r[1] for r in replicas()] == ["launchbay-lab/demo-app:v1"] * 2
+    print("two deploys 0.5 s apart: deployer-%s ran, the other was refused naming it" % "ab"[winner])
 
 
 def test_stale_lock_is_broken_only_when_asked(on_v1):
@@ -218,6 +217,33 @@ def test_stale_lock_is_broken_only_when_asked(on_v1):
     finally:
         if os.path.exists(LOCK):
             os.unlink(LOCK)
+
+
+def replica_env(name):
+    out = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", name], capture_output=True, text=True, check=True).stdout
+    return dict(item.split("=", 1) for item in json.loads(out))
+
+
+def test_rollback_recreates_the_release_as_it_ran_after_its_tag_moved(on_v1):
+    """A tag that moved since (like `latest`) and an environment that changed: the rollback brings
+    back the release's own image by ID with its own environment, not a no-op with today's."""
+    moving = "launchbay-lab/demo-app:moving"
+    subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v1", moving], check=True)
+    try:
+        rc, out, _s = playbook("deploy", "-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": "first"}}))
+        assert rc == 0, out[-3000:]
+        subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v2", moving], check=True)
+        rc, out, _s = playbook("deploy", "-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": "second"}}))
+        assert rc == 0, out[-3000:]
+        assert {replica_env(name)["NOTE"] for name, _image in replicas()} == {"second"}
+        rc, out, seconds, load = under_load("rollback", "-e", "app_rollback_allow_schema_downgrade=true")
+        assert rc == 0, out[-3000:]
+        assert_no_failed_request(load, seconds)
+        assert served_versions(load)[-1] == "v1", served_versions(load)
+        assert {replica_env(name)["NOTE"] for name, _image in replicas()} == {"first"}
+        print("rollback after the tag moved: v1's image by ID with its own environment, %s" % brief(load))
+    finally:
+        subprocess.run(["docker", "rmi", moving], capture_output=True, check=False)
 
 
 def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):

@@ -11,6 +11,8 @@ from email.message import EmailMessage
 
 
 def alert_text(cfg, job, error):
+    if job == "alert-test":
+        return "launchbay backup alert TEST from %s (%s): %s" % (cfg.host, cfg.environment, cfg.mask(error))
     return "launchbay backup FAILED on %s (%s), job %s: %s" % (cfg.host, cfg.environment, job, cfg.mask(error))
 
 

@@ -20,7 +20,9 @@ Commands (all print one JSON document on stdout; errors go to stderr, secrets ma
   drill              (in a scratch container) restore the newest logical backups into a
                      throwaway cluster, check them, report RTO and RPO, alert on failure.
   init               check the bucket (create it when allowed).
-  alert              send a test alert.
+  alert              send an alert (a test one by default; systemd's OnFailure unit names the job).
+
+Exit status: 0 done, 1 failed, 3 failed and alerted (systemd's OnFailure unit then stays quiet).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from .pitr import cmd_pitr_backup, cmd_pitr_extract, cmd_pitr_window
 
 
 def cmd_alert(cfg, args, client=None):
-    sent, problems = send_alert(cfg, "alert-test", args.message)
-    if problems:
-        raise BackupError("; ".join(problems))
+    sent, problems = send_alert(cfg, args.job, args.message)
+    if problems or not sent:
+        raise BackupError("; ".join(problems) or "no alert channel is configured")
     return {"sent": sent}
 
 
@@ -99,6 +101,7 @@ def parser():
     cmd.add_argument("--create-bucket", action="store_true")
     cmd = sub.add_parser("alert")
     cmd.add_argument("--message", default="test alert: the backup alerts reach you")
+    cmd.add_argument("--job", default="alert-test")
     return top
 
 
@@ -121,6 +124,6 @@ def main(argv=None):
                 out["alert_problems"] = problems
         print(json.dumps(out, sort_keys=True))
         print("launchbay_backup %s: %s" % (args.command, message), file=sys.stderr)
-        return 1
+        return 3 if out.get("alerted") else 1
     print(json.dumps(result, sort_keys=True, default=str))
     return 0

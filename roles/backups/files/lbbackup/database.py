@@ -167,7 +167,7 @@ class ScratchServer:
     def log_tail(self):
         try:
             with open(os.path.join(self.sockdir, "log"), encoding="utf-8", errors="replace") as handle:
-                return handle.read()[-1500:]
+                return "\n".join(handle.read().splitlines()[-12:])[-2000:]
         except OSError:
             return ""
 

@@ -1,6 +1,8 @@
 """The release state machine, transition by transition, with a real ledger on disk and a
 scripted rolling update in place of Docker."""
 
+import json
+
 import pytest
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._release import Release, ReleaseError
@@ -9,38 +11,56 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update
 
 
 class FakeHost(object):
-    """What runs on the host: the image the replicas run, and scripted failures."""
+    """What runs on the host: the image (by ID) and settings of the replicas, the tags (each
+    tag's ID is sha256:<tag> until it is moved), and scripted failures. `running` is the
+    running image's tag name."""
 
     def __init__(self):
-        self.running = None
+        self.running_id = None
+        self.settings = None
+        self.tags = {}
         self.fail_images = set()
         self.missing_images = set()
         self.rollouts = []
 
-    def rollout(self, image, check_mode):
-        return FakeRollout(self, image, check_mode)
+    @property
+    def running(self):
+        return self.running_id[len("sha256:"):] if self.running_id else None
+
+    @running.setter
+    def running(self, tag):
+        self.running_id = "sha256:" + tag
+
+    def resolve(self, ref):
+        return ref if ref.startswith("sha256:") else self.tags.get(ref, "sha256:" + ref)
+
+    def rollout(self, image, check_mode, settings=None):
+        return FakeRollout(self, image, check_mode, settings)
 
 
 class FakeRollout(object):
-    def __init__(self, host, image, check_mode):
-        self.host, self.image, self.check_mode, self.events = host, image, check_mode, []
+    def __init__(self, host, image, check_mode, settings):
+        self.host, self.image, self.check_mode, self.settings, self.events = host, image, check_mode, settings, []
 
     def run(self):
-        if self.image in self.host.missing_images:
+        image_id = self.host.resolve(self.image)
+        name = image_id[len("sha256:"):]
+        if name in self.host.missing_images:
             raise RolloutError("the image %s is not on this host" % self.image)
-        changed = self.host.running != self.image
-        result = {"changed": changed, "image_id": "sha256:" + self.image, "config_hash": "h-" + self.image, "replicas": [],
+        changed = self.host.running_id != image_id or self.host.settings != self.settings
+        config_hash = "h-" + name + ("" if self.settings is None else "-" + json.dumps(self.settings, sort_keys=True))
+        result = {"changed": changed, "image_id": image_id, "config_hash": config_hash, "replicas": [],
                   "before": {"image": [self.host.running] if self.host.running else [], "replicas": []},
                   "after": {"image": [self.image], "replicas": ["(new 1)"] if changed else []}}
         if self.check_mode or not changed:
             return result
-        self.host.rollouts.append(self.image)
-        if self.image in self.host.fail_images:
-            self.events.append("started %s-1" % self.image)
-            raise RolloutError("the new replicas did not become healthy", {"%s-1" % self.image: {"health": "unhealthy"}})
-        self.host.running = self.image
-        self.events.append("rolled over to %s" % self.image)
-        return dict(result, replicas=["%s-1" % self.image])
+        self.host.rollouts.append(name)
+        if name in self.host.fail_images:
+            self.events.append("started %s-1" % name)
+            raise RolloutError("the new replicas did not become healthy", {"%s-1" % name: {"health": "unhealthy"}})
+        self.host.running_id, self.host.settings = image_id, self.settings
+        self.events.append("rolled over to %s" % name)
+        return dict(result, replicas=["%s-1" % name])
 
 
 @pytest.fixture
@@ -57,11 +77,11 @@ def release(ledger, host, check_mode=False):
     return Release(ledger, host.rollout, keep=10, check_mode=check_mode)
 
 
-def deploy(ledger, host, rid, image, schema=None):
+def deploy(ledger, host, rid, image, schema=None, settings=None):
     record = {"id": rid, "deployed_by": "tester"}
     if schema:
         record["migration_version"] = schema
-    return release(ledger, host).deploy(image, record)
+    return release(ledger, host).deploy(image, record, settings)
 
 
 def results(ledger):
@@ -196,3 +216,55 @@ def test_check_mode_rollback_writes_nothing(ledger, host):
     out = release(ledger, host, check_mode=True).rollback()
     assert out["changed"] and not out["rolled_out"] and host.running == "shop:2"
     assert results(ledger) == [("r2", "success"), ("r1", "success")]
+
+
+V1 = {"env": {"GREETING": "hello"}, "volumes": ["/etc/launchbay/apps/shop/secrets/aaaa:/run/secrets:ro"],
+      "healthcheck": {"test": ["CMD", "check-v1"]}}
+V2 = {"env": {"GREETING": "hi", "NEW_ONLY": "1"}, "volumes": ["/etc/launchbay/apps/shop/secrets/bbbb:/run/secrets:ro"],
+      "healthcheck": {"test": ["CMD", "check-v2"]}}
+
+
+class SettingsHost(FakeHost):
+    """Today's settings are V2 (the inventory changed); a rollout without recorded settings runs them."""
+
+    def rollout(self, image, check_mode, settings=None):
+        return FakeRollout(self, image, check_mode, V2 if settings is None else settings)
+
+
+def test_a_release_records_its_settings_and_rollback_recreates_exactly_it(ledger):
+    host = SettingsHost()
+    deploy(ledger, host, "r1", "shop:1", settings=V1)
+    assert ledger.load()[0]["settings"] == V1
+    deploy(ledger, host, "r2", "shop:2", settings=V2)
+    out = release(ledger, host).rollback()
+    assert out["settings"] == "recorded" and host.running == "shop:1" and host.settings == V1
+    assert results(ledger) == [("r2", "rolled_back"), ("r1", "success")]
+
+
+def test_rollback_with_todays_settings_when_asked(ledger):
+    host = SettingsHost()
+    deploy(ledger, host, "r1", "shop:1", settings=V1)
+    deploy(ledger, host, "r2", "shop:2", settings=V2)
+    out = release(ledger, host).rollback(current_settings=True)
+    assert out["settings"] == "current" and host.running == "shop:1" and host.settings == V2
+
+
+def test_rollback_to_a_moved_tag_returns_the_old_image_by_id(ledger, host):
+    deploy(ledger, host, "r1", "shop:latest")
+    host.tags["shop:latest"] = "sha256:newer-build"  # `latest` moved on
+    deploy(ledger, host, "r2", "shop:latest")
+    assert host.running_id == "sha256:newer-build" and results(ledger) == [("r2", "success"), ("r1", "success")]
+    out = release(ledger, host).rollback()
+    assert out["rolled_out"] and host.running_id == "sha256:shop:latest", "not a silent no-op"
+    assert results(ledger) == [("r2", "rolled_back"), ("r1", "success")]
+
+
+def test_a_run_that_died_after_its_rollout_is_repaired_by_the_next(ledger, host):
+    deploy(ledger, host, "r1", "shop:1")
+    # r2 rolled out, then the controller died before the ledger said success
+    ledger.record({"id": "r2", "image": "shop:2", "digest": "sha256:shop:2", "config_hash": "h-shop:2"}, "in_progress")
+    host.running = "shop:2"
+    out = deploy(ledger, host, "r3", "shop:2")
+    assert out["changed"] and out["repaired"] and not out["rolled_out"] and out["release"]["id"] == "r2"
+    assert results(ledger) == [("r2", "success"), ("r1", "success")] and host.rollouts == ["shop:1"]
+    assert not deploy(ledger, host, "r4", "shop:2")["changed"]

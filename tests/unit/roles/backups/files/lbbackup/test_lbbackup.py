@@ -293,12 +293,26 @@ def test_main_reports_a_failure_as_json_and_alerts(tmp_path, webhook, capsys, mo
         raise config_mod.BackupError("database app: S3 said no (secret %s)" % PASSPHRASE)
 
     monkeypatch.setitem(cli.COMMANDS, "logical", broken)
-    assert cli.main(["--config", str(path), "logical"]) == 1
+    # 3: failed and alerted, so systemd's OnFailure unit does not alert a second time
+    assert cli.main(["--config", str(path), "logical"]) == 3
     out = json.loads(capsys.readouterr().out)
     assert out["failed"] and out["alerted"] == ["webhook"] and PASSPHRASE not in json.dumps(out)
     assert received[0]["database"] == "app"
     assert cli.main(["--config", str(path), "--no-alert", "logical"]) == 1
     assert len(received) == 1
+
+
+def test_the_alert_command_names_the_job_and_fails_without_a_channel(tmp_path, webhook, capsys):
+    url, received = webhook
+    path = tmp_path / "backup.json"
+    path.write_text(json.dumps(dict(config().data, alerts={"webhook_url": url})))
+    assert cli.main(["--config", str(path), "alert"]) == 0
+    assert received[-1]["text"].startswith("launchbay backup alert TEST from ")
+    assert cli.main(["--config", str(path), "alert", "--job", "launchbay-backup-logical.service", "--message", "gone"]) == 0
+    assert received[-1]["job"] == "launchbay-backup-logical.service" and "FAILED" in received[-1]["text"]
+    path.write_text(json.dumps(dict(config().data, alerts={})))
+    assert cli.main(["--config", str(path), "alert"]) == 1
+    assert "no alert channel is configured" in capsys.readouterr().err
 
 
 def test_a_missing_config_fails_clearly(tmp_path, capsys):
