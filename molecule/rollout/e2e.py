@@ -8,6 +8,8 @@ with zero failed requests on both hosts. Phases:
   B deploy v3, which fails on the 2nd host  -> the 1st is rolled back to v2 automatically
   C rollback of the fleet                   -> both serve v1
   D --limit rollback of the 2nd host to v2  -> only it changes; a deploy meanwhile is refused by the lock
+  E FAULT host-unreachable: deploy v2, the 2nd host stops answering (paused) while the 1st rolls
+    out -> the run stops, the 1st is rolled back to v1, the lock is given back
 Usage: e2e.py MOLECULE_INVENTORY_FILE
 """
 
@@ -83,8 +85,10 @@ class Load(object):
         self.results = dict((h, g.stop()) for h, g in self.gens.items())
         return False
 
-    def check(self, phase, seconds):
+    def check(self, phase, seconds, hosts=None):
         for host, load in self.results.items():
+            if hosts and host not in hosts:
+                continue
             versions = [v for _t, v in load["versions"]]
             print("%s %s: sent=%d failed=%d p50=%sms p99=%sms versions %s" % (
                 phase, host, load["sent"], load["failed"], load["p50_ms"], load["p99_ms"], " -> ".join(dedupe(versions))))
@@ -186,6 +190,29 @@ def main():
     assert images("lbm-rollout-2") == ["launchbay-lab/demo-app:v2"] * 2
     assert replicas("lbm-rollout-1") == first_before  # untouched
     assert set(load.versions("lbm-rollout-1")) == {"v1"} and load.versions("lbm-rollout-2")[-1] == "v2"
+
+    # E: the second host stops answering in the middle of a serial deploy
+    with Load(cafiles) as load:
+        thread = threading.Thread(target=lambda: result.update(run=playbook(
+            inventory, "deploy", "-e", "app_version=v2", "-e", "deploy_serial=1")))
+        thread.start()
+        deadline = time.monotonic() + 600
+        while "launchbay-lab/demo-app:v2" not in images("lbm-rollout-1"):
+            assert time.monotonic() < deadline and thread.is_alive(), "the first host never started v2: %s" % result
+            time.sleep(0.3)
+        sh("docker", "pause", "lbm-rollout-2")
+        try:
+            thread.join(900)
+        finally:
+            sh("docker", "unpause", "lbm-rollout-2")
+    rc, out, seconds = result["run"]
+    assert rc != 0 and ("lbm-rollout-2 cannot be reached" in out or "lbm-rollout-2 stopped answering" in out), out[-3000:]
+    assert "Rolled back to the previous release on: lbm-rollout-1" in out and "The lock was released" in out, out[-3000:]
+    load.check("E deploy v2, host 2 unreachable mid-run (%.0fs)" % seconds, seconds, hosts=["lbm-rollout-1"])
+    assert images("lbm-rollout-1") == ["launchbay-lab/demo-app:v1"] * 2 and load.versions("lbm-rollout-1")[-1] == "v1"
+    assert images("lbm-rollout-2") == ["launchbay-lab/demo-app:v2"] * 2
+    on_host("lbm-rollout-1", "test", "!", "-e", LOCK)
+    print("FAULT host-unreachable: the run stopped in %.0fs, lbm-rollout-1 rolled back to v1 with 0 failed requests, lock free" % seconds)
     print("e2e: all phases passed with zero failed requests")
 
 

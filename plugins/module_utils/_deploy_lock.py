@@ -152,6 +152,8 @@ class DeployLock(object):
         no longer holds it (broken as stale by another run, or released by force)."""
         with self._guarded(check_mode):
             holder = self.read()
+            if holder is None and check_mode:
+                return False, None  # a run in check mode takes the lock without writing it
             if holder is None or holder.get("token") != token:
                 raise LockError(
                     "this run no longer holds the deploy lock %s (%s): stop, and check what the other run did"

@@ -13,6 +13,7 @@ import os
 import secrets
 import stat
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -38,16 +39,71 @@ def cleanup():
                     "/var/lib/launchbay/releases/%s.json" % NAME], check=False)
 
 
+# Characters that broke secrets before: template markers, quotes, $, backslash, URL
+# delimiters, non-ASCII (and a newline where the secret's consumer allows one).
+NASTY = "{{ lookup('env','HOME') }}{# c #}{% raw %}$HOME\\\"q\"'q'@:/#?%20é日本"
+VAULT_PASSWORD = "leak-test-vault-password"
+
+
+def vault_layout(tmp, values):
+    """The documented layout (inventories/README.md): a copy of the local inventory with a
+    vault.yml of !unsafe vault_* values, referenced from a plain group_vars file."""
+    inventory = os.path.join(tmp, "inventory")
+    subprocess.run(["cp", "-rL", os.path.join(REPO, "inventories", "local"), inventory], check=True)
+    group_vars = os.path.join(inventory, "group_vars", "all")
+    with open(os.path.join(group_vars, "20_leak.yml"), "w", encoding="utf-8") as handle:
+        handle.write(
+            "postgres_superuser_password: '{{ vault_pg_superuser }}'\n"
+            "postgres_initial_user_password: '{{ vault_pg_app }}'\n"
+            "backups_passphrase: '{{ vault_dump }}'\n"
+            "backups_pitr_cipher_pass: '{{ vault_wal }}'\n"
+            "app_secrets:\n"
+            "  DATABASE_URL: >-\n"
+            "    {{ {'user': postgres_initial_user, 'password': vault_pg_app, 'host': postgres_container_name,\n"
+            "        'database': postgres_initial_database} | launchbay.webstack.database_url }}\n"
+            "  SECRET_KEY: '{{ vault_secret_key }}'\n")
+    vault = os.path.join(group_vars, "vault.yml")
+    with open(vault, "w", encoding="utf-8") as handle:
+        for name, var in (("postgres_superuser_password", "vault_pg_superuser"), ("postgres_initial_user_password", "vault_pg_app"),
+                          ("backups_passphrase", "vault_dump"), ("backups_pitr_cipher_pass", "vault_wal"),
+                          ("secret_key", "vault_secret_key")):
+            handle.write("%s: !unsafe %s\n" % (var, json.dumps(values[name], ensure_ascii=False)))
+    password_file = os.path.join(tmp, "vault-password")
+    with open(password_file, "w", encoding="utf-8") as handle:
+        handle.write(VAULT_PASSWORD)
+    subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-vault"), "encrypt", "--vault-password-file", password_file, vault],
+                   check=True, capture_output=True)
+    return ["-i", inventory, "--vault-password-file", password_file]
+
+
+def leaked(text, values):
+    """The secrets found in `text` in any form: as written, JSON-escaped, percent-encoded, or by
+    their unique start (LeakKey-<hex>), which no encoding changes."""
+    found = []
+    for name, value in values.items():
+        forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+                 urllib.parse.quote(value, safe=""), value.split("{{")[0]}
+        if any(form in text for form in forms):
+            found.append(name)
+    return found
+
+
+def run_playbook(name, layout, extra, *args):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    return subprocess.run(["ansible-playbook", "-vvv", "playbooks/%s.yml" % name, *layout, "-e", json.dumps(extra), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
 @pytest.fixture(scope="module")
-def leak_run():
+def leak_run(tmp_path_factory):
     cleanup()
     run_id = secrets.token_hex(4)  # fresh passphrases each run: a fresh stanza and prefix in the bucket too
     values = {
-        "postgres_superuser_password": "LeakSU-" + secrets.token_hex(12),
-        "postgres_initial_user_password": "LeakApp-" + secrets.token_hex(12),
-        "secret_key": "LeakKey-" + secrets.token_hex(16),
-        "backups_passphrase": "LeakDump-" + secrets.token_hex(12),
-        "backups_pitr_cipher_pass": "LeakWal-" + secrets.token_hex(12),
+        "postgres_superuser_password": "LeakSU-" + secrets.token_hex(12) + NASTY,
+        "postgres_initial_user_password": "LeakApp-" + secrets.token_hex(12) + NASTY + "\nline two",
+        "secret_key": "LeakKey-" + secrets.token_hex(16) + NASTY + "\nline two",
+        "backups_passphrase": "LeakDump-" + secrets.token_hex(12) + NASTY,
+        "backups_pitr_cipher_pass": "LeakWal-" + secrets.token_hex(12) + NASTY,
     }
     extra = {
         "app_name": NAME,
@@ -58,23 +114,12 @@ def leak_run():
         "postgres_backups_dir": BACKUPS_DIR,
         "backups_pitr_stanza": NAME + run_id,
         "backups_s3_prefix": "launchbay/%s-%s" % (NAME, run_id),
-        "backups_passphrase": values["backups_passphrase"],
-        "backups_pitr_cipher_pass": values["backups_pitr_cipher_pass"],
         "app_domains": ["leak.launchbay.test"],
         "app_public_url": "https://leak.launchbay.test/",
-        "postgres_superuser_password": values["postgres_superuser_password"],
-        "postgres_initial_user_password": values["postgres_initial_user_password"],
-        "app_secrets": {
-            "DATABASE_URL": "postgresql://%s:%s@%s:5432/%s" % (NAME, values["postgres_initial_user_password"], PG, NAME),
-            "SECRET_KEY": values["secret_key"],
-        },
     }
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    res = subprocess.run(
-        ["ansible-playbook", "-vvv", "playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(extra)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )
-    yield {"values": values, "result": res, "prefix": extra["backups_s3_prefix"]}
+    layout = vault_layout(str(tmp_path_factory.mktemp("leak")), values)
+    res = run_playbook("deploy", layout, extra)
+    yield {"values": values, "result": res, "prefix": extra["backups_s3_prefix"], "layout": layout, "extra": extra}
     cleanup()
 
 
@@ -93,8 +138,7 @@ def test_deploy_succeeded_and_app_answers(leak_run):
 def test_no_secret_in_playbook_output(leak_run):
     out = leak_run["result"].stdout + leak_run["result"].stderr
     assert len(out) > 50000  # -vvv really was verbose
-    for name, value in leak_run["values"].items():
-        assert value not in out, "%s appears in the -vvv output" % name
+    assert not leaked(out, leak_run["values"]), "in the -vvv output"
 
 
 def test_no_secret_in_docker_inspect_or_logs(leak_run):
@@ -102,16 +146,14 @@ def test_no_secret_in_docker_inspect_or_logs(leak_run):
         inspect = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
         logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
         assert json.loads(inspect)[0]["State"]["Running"]
-        for name, value in leak_run["values"].items():
-            assert value not in inspect, "%s in docker inspect %s" % (name, container)
-            assert value not in logs.stdout + logs.stderr, "%s in docker logs %s" % (name, container)
+        assert not leaked(inspect, leak_run["values"]), "in docker inspect %s" % container
+        assert not leaked(logs.stdout + logs.stderr, leak_run["values"]), "in docker logs %s" % container
 
 
 def test_no_secret_in_process_list(leak_run):
     for container in replicas() + [PG]:
         ps = subprocess.run(["docker", "top", container, "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-        for name, value in leak_run["values"].items():
-            assert value not in ps, "%s on a command line in %s" % (name, container)
+        assert not leaked(ps, leak_run["values"]), "on a command line in %s" % container
 
 
 def test_secrets_only_in_private_secret_files(leak_run):
@@ -122,7 +164,7 @@ def test_secrets_only_in_private_secret_files(leak_run):
                 path = os.path.join(dirpath, name)
                 with open(path, "rb") as handle:
                     content = handle.read().decode("utf-8", "replace")
-                if any(value in content for value in leak_run["values"].values()):
+                if leaked(content, leak_run["values"]):
                     holders.append(path)
                     mode = stat.S_IMODE(os.stat(path).st_mode)
                     assert mode in (0o400, 0o600), "%s holds a secret with mode %o" % (path, mode)
@@ -144,7 +186,36 @@ def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
             path = os.path.join(dirpath, name)
             with open(path, "rb") as handle:
                 content = handle.read().decode("utf-8", "replace")
-            if any(value in content for value in leak_run["values"].values()):
+            if leaked(content, leak_run["values"]):
                 holders.append(os.path.relpath(path, BACKUPS_DIR))
                 assert stat.S_IMODE(os.stat(path).st_mode) == 0o400, "%s holds a secret with mode %o" % (path, os.stat(path).st_mode)
     assert sorted(holders) == ["backup.json", "pgbackrest.conf"]
+
+
+def test_secrets_arrive_byte_exact(leak_run):
+    """Whatever they hold, the app's secret files and the backup configuration carry the
+    values the operator wrote (the app reached PostgreSQL through the encoded URL)."""
+    values = leak_run["values"]
+    files = {}
+    for dirpath, _dirs, names in os.walk(os.path.join(APP_DIR, "secrets")):
+        for name in names:
+            with open(os.path.join(dirpath, name), "rb") as handle:
+                files[name] = handle.read().decode("utf-8")
+    assert files["SECRET_KEY"] == values["secret_key"]
+    url = urllib.parse.urlsplit(files["DATABASE_URL"])
+    assert urllib.parse.unquote(url.password) == values["postgres_initial_user_password"]
+    with open(os.path.join(BACKUPS_DIR, "backup.json"), encoding="utf-8") as handle:
+        config = json.load(handle)
+    assert config["passphrase"] == values["backups_passphrase"]
+    assert config["pgbackrest"]["cipher_pass"] == values["backups_pitr_cipher_pass"]
+
+
+def test_a_backup_made_with_such_secrets_restores(leak_run):
+    """The pre-migration dump (GnuPG with the passphrase) restores, at -vvv without a leak."""
+    res = run_playbook("restore", leak_run["layout"], dict(leak_run["extra"], restore_method="logical"))
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    assert "Restored " in " ".join(out.split()) and "rows in" in " ".join(out.split()), out[-3000:]
+    assert not leaked(out, leak_run["values"]), "in the restore's -vvv output"
+    code, service = traefik_api("/api/http/services/%s@file" % NAME)
+    assert code == 200 and sorted(service["serverStatus"].values()) == ["UP", "UP"], service

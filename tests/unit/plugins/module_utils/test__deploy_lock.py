@@ -189,3 +189,10 @@ def test_an_empty_or_torn_file_is_stale_a_minute_after_its_last_write(lock, cloc
         lock.acquire("bob", "run-2")
     changed, _record, broken, _waited = lock.acquire("bob", "run-2", break_stale=True)
     assert changed and broken["owner"].startswith("unknown") and lock.read()["token"] == "run-2"
+
+
+def test_renewal_in_check_mode_of_a_lock_check_mode_never_wrote(lock):
+    assert lock.renew("run-1", check_mode=True) == (False, None)
+    lock.acquire("bob", "run-2")
+    with pytest.raises(LockError, match="held by bob"):
+        lock.renew("run-1", check_mode=True)
