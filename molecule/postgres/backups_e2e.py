@@ -226,6 +226,7 @@ def main(inventory):
     assert app_get("/records")["count"] == 7
     figures.append("restore to T: %.1f s, exactly the 7 rows before T" % seconds)
 
+    # FAULT pitr-future-target, FAULT pitr-idle-target
     step("5b a time in the future is refused before the lock; a time after the last transaction restores that state")
     future = sql("SELECT (now() + interval '1 hour')::text")
     rc, out, seconds = playbook("restore", "-e", json.dumps({"restore_target_time": future}), inventory=inventory)
@@ -256,6 +257,7 @@ def main(inventory):
     sql('DROP DATABASE "%s"' % restored, "postgres")
     figures.append("named dump %s from molecule into staging, sanitized, not switched: %.1f s" % (first_dump, seconds))
 
+    # FAULT restore-app-unhealthy
     step("6b the app is not healthy on the restored data: the switch is undone, the app serves, the lock is free")
     before = notes()
     rc, out, seconds = playbook("restore", "-e", "restore_from=" + first_dump, "-e", json.dumps({
@@ -271,6 +273,7 @@ def main(inventory):
     figures.append("restore the app is not healthy on: failed in %.1f s, switch undone, app serving the %d rows it had, lock free"
                    % (seconds, len(before)))
 
+    # FAULT corrupted-backup, FAULT truncated-backup
     step("7 a corrupted dump fails and changes nothing")
     dump = [d for d in json.loads(on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "list"))
             ["logical"]["shop"] if d["id"] == first_dump][0]
@@ -284,6 +287,13 @@ def main(inventory):
     wait_healthy()
     assert app_get("/records")["count"] == 7
     figures.append("corrupted dump %s: refused (checksum mismatch), live data and app unchanged" % dump["id"])
+    # a dump cut short (an upload that stopped half way, a full disk where it was copied)
+    s3("k = '%s'\nb = c.get_object(Bucket='%s', Key=k)['Body'].read()\n"
+       "c.put_object(Bucket='%s', Key=k, Body=b[:len(b) // 2])\n" % (dump["key"], BUCKET, BUCKET))
+    rc, out = playbook("restore", "-e", "restore_from=" + dump["id"], inventory=inventory)[:2]
+    assert rc != 0 and ("checksum mismatch" in flat(out) or "size" in flat(out)), flat(out)[-2500:]
+    assert notes() == before, "the live database is untouched"
+    figures.append("truncated dump %s: refused, live data unchanged" % dump["id"])
 
     step("8 retention")
     today = datetime.datetime.now(datetime.timezone.utc)
@@ -329,6 +339,7 @@ def main(inventory):
     assert left == "0", "%s objects of the expired backup %s remain" % (left, first_full)
     figures.append("pgBackRest retention: 2 full backups kept, %s and its incremental expired and deleted" % first_full)
 
+    # FAULT s3-cut-backup
     step("9 S3 unreachable: the backup fails and the webhook is called")
     timers = on_host("systemctl", "list-timers", "--all", "--no-pager")
     for name in ("logical", "base-full", "base-diff", "freshness", "drill"):
@@ -355,6 +366,7 @@ def main(inventory):
     assert len(hook_lines()[seen:]) == 1, "one alert, not two: %s" % hook_lines()[seen:]
     figures.append("S3 unreachable: service failed, one webhook alert: %s" % alert["text"][:160])
 
+    # FAULT job-cannot-start
     step("9b a job that cannot even start (PostgreSQL's container stopped) alerts through systemd's OnFailure")
     seen, runs = len(hook_lines()), on_failure_runs("launchbay-backup-logical.service")
     on_host("docker", "stop", "launchbay_postgres")

@@ -191,7 +191,7 @@ def main():
     assert replicas("lbm-rollout-1") == first_before  # untouched
     assert set(load.versions("lbm-rollout-1")) == {"v1"} and load.versions("lbm-rollout-2")[-1] == "v2"
 
-    # E: the second host stops answering in the middle of a serial deploy
+    # E: FAULT host-unreachable: the second host stops answering in the middle of a serial deploy
     with Load(cafiles) as load:
         thread = threading.Thread(target=lambda: result.update(run=playbook(
             inventory, "deploy", "-e", "app_version=v2", "-e", "deploy_serial=1")))

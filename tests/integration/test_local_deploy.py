@@ -105,7 +105,7 @@ def test_traefik_has_no_docker_socket_and_its_api_needs_the_token(deployed_v1):
 
 
 def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deployed_v1, tmp_path):
-    """An inventory whose lock host is down (ssh to a closed port on 127.0.0.1): the run stops
+    """FAULT lock-host-down. An inventory whose lock host is down (ssh to a closed port on 127.0.0.1): the run stops
     before any change, naming run_lock_host; the documented way forward (another lock host)
     runs, and changes nothing."""
     extra = tmp_path / "lockhost.yml"
@@ -130,6 +130,7 @@ def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deplo
 
 
 def test_failed_migration_stops_with_masked_output_and_old_release_serving(deployed_v1):
+    """FAULT migration-fails"""
     assert version() == "v1"
     with open(os.path.join(LOCAL_SECRETS, "app_secret_key"), encoding="utf-8") as handle:
         secret_key = handle.read().strip()

@@ -192,7 +192,7 @@ def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
     assert sorted(holders) == ["backup.json", "pgbackrest.conf"]
 
 
-def test_secrets_arrive_byte_exact(leak_run):
+def test_secrets_arrive_byte_exact(leak_run):  # FAULT templated-secret
     """Whatever they hold, the app's secret files and the backup configuration carry the
     values the operator wrote (the app reached PostgreSQL through the encoded URL)."""
     values = leak_run["values"]

@@ -115,6 +115,7 @@ def test_deploy_of_v2_under_load_drops_no_request(on_v1):
 
 
 def test_broken_release_fails_under_load_and_v2_keeps_serving(on_v1):
+    """FAULT release-unhealthy"""
     before = replicas()
     rc, out, seconds, load = under_load("deploy", "-e", "app_version=broken", "-e", "app_health_timeout=60")
     assert rc != 0
@@ -205,6 +206,7 @@ def test_two_deploys_started_within_a_second_one_runs_the_other_is_refused(on_v1
 
 
 def test_stale_lock_is_broken_only_when_asked(on_v1):
+    """FAULT run-died-lock-held"""
     os.makedirs(os.path.dirname(LOCK), exist_ok=True)
     with open(LOCK, "w", encoding="utf-8") as handle:
         json.dump({"owner": "ghost@gone", "token": "t0", "reason": "crashed run", "acquired_at": time.time() - 7200, "ttl": 3600}, handle)
