@@ -145,6 +145,19 @@ def on_failure_ran(unit, runs, timeout=60):
     raise AssertionError("%s did not finish %d runs within %ss" % (name, runs, timeout))
 
 
+def archive_check_until(done, timeout):
+    """Run the tool's archive check (no alert) until `done(result)` (bounded); the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = subprocess.run(["docker", "exec", HOST, "docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "--no-alert",
+                              "archive-check", "--max-lag-minutes", "60"], capture_output=True, text=True, timeout=120, check=False)
+        if done(res):
+            return res
+        if time.monotonic() > deadline:
+            raise AssertionError("archive check never got there within %ss: %s %s" % (timeout, res.stdout, res.stderr))
+        time.sleep(2)
+
+
 def wait_postgres(timeout=90):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -353,8 +366,20 @@ def main(inventory):
         assert res.returncode != 0, "the backup must fail without S3"
         state = on_host("systemctl", "is-failed", "launchbay-backup-logical.service", check=False).strip()
         assert state == "failed", state
+        # FAULT s3-cut-wal: WAL written meanwhile cannot be archived; the archive check says so
+        sql("CREATE TABLE IF NOT EXISTS wal_fill (n int); INSERT INTO wal_fill SELECT generate_series(1, 1000)")
+        sql("SELECT pg_switch_wal()", "postgres")
+        archive_check_until(lambda res: res.returncode != 0 and "WAL archiving is failing" in res.stdout, 120)
+        seen_wal = len(hook_lines())
+        on_host("systemctl", "start", "launchbay-backup-archive-check.service", check=False)
+        wal_alerts = [a for a in hook_lines()[seen_wal:] if "WAL archiving is failing" in a["text"]]
+        assert wal_alerts and "cannot reach past" in wal_alerts[0]["text"], hook_lines()[seen_wal:]
     finally:
         on_host("docker", "network", "connect", "launchbay_egress", "s3")
+    caught_up = archive_check_until(lambda res: res.returncode == 0, 240)
+    figures.append("S3 cut during WAL archiving: alert '%s'; archiving caught up after S3 returned (%s archived)"
+                   % (wal_alerts[0]["text"][:150], json.loads(caught_up.stdout)["archiver"]["last_archived_wal"]))
+
     alerts = hook_lines()[seen:]
     assert alerts, "the webhook got nothing"
     alert = alerts[-1]

@@ -17,6 +17,8 @@ Commands (all print one JSON document on stdout; errors go to stderr, secrets ma
                      point in time, then copy its databases into NEW databases on the live
                      server, row counts compared; every wait bounded by --timeout-minutes.
   pitr-window        refuse a target time outside the recoverable window (naming it).
+  archive-check      alert when WAL archiving fails or lags (pg_stat_archiver), saying up to
+                     when point-in-time recovery can reach.
   drill              (in a scratch container) restore the newest logical backups into a
                      throwaway cluster, check them, report RTO and RPO, alert on failure.
   init               check the bucket (create it when allowed).
@@ -35,7 +37,7 @@ import sys
 from .alerts import send_alert
 from .commands import cmd_drill, cmd_freshness, cmd_init, cmd_list, cmd_logical, cmd_restore_logical, cmd_retention
 from .config import BackupError, Config, mask_text
-from .pitr import cmd_pitr_backup, cmd_pitr_extract, cmd_pitr_window
+from .pitr import cmd_archive_check, cmd_pitr_backup, cmd_pitr_extract, cmd_pitr_window
 
 
 def cmd_alert(cfg, args, client=None):
@@ -48,10 +50,10 @@ def cmd_alert(cfg, args, client=None):
 COMMANDS = {
     "logical": cmd_logical, "pitr-backup": cmd_pitr_backup, "freshness": cmd_freshness, "list": cmd_list,
     "retention": cmd_retention, "restore-logical": cmd_restore_logical, "pitr-extract": cmd_pitr_extract,
-    "pitr-window": cmd_pitr_window,
+    "pitr-window": cmd_pitr_window, "archive-check": cmd_archive_check,
     "drill": cmd_drill, "alert": cmd_alert, "init": cmd_init,
 }
-ALERTING = {"logical", "pitr-backup", "freshness", "drill", "retention"}
+ALERTING = {"logical", "pitr-backup", "freshness", "drill", "retention", "archive-check"}
 
 
 def parser():
@@ -91,6 +93,8 @@ def parser():
     cmd.add_argument("--check", action="append")
     cmd.add_argument("--timeout-minutes", type=float, default=30,
                      help="bound of each wait: the pgBackRest restore, the recovery, each copy")
+    cmd = sub.add_parser("archive-check")
+    cmd.add_argument("--max-lag-minutes", type=float, default=15)
     cmd = sub.add_parser("pitr-window")
     cmd.add_argument("--target-time", required=True)
     cmd.add_argument("--stanza", help="another stanza than the configured one")

@@ -75,6 +75,50 @@ def cmd_pitr_window(cfg, args, client=None):
     return {"target": utc_text(target), "from": utc_text(min(b["stop"] for b in backups)), "to": utc_text(now)}
 
 
+# pg_stat_archiver, the WAL waiting in pg_wal (.ready) and pg_wal's size, on the live server
+ARCHIVER_SQL = """
+SELECT a.archived_count, COALESCE(a.last_archived_wal, ''), COALESCE(extract(epoch FROM a.last_archived_time), 0)::float8,
+       a.failed_count, COALESCE(a.last_failed_wal, ''), COALESCE(extract(epoch FROM a.last_failed_time), 0)::float8,
+       extract(epoch FROM now())::float8,
+       (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'),
+       (SELECT COALESCE(sum(size), 0) FROM pg_ls_waldir())::bigint
+  FROM pg_stat_archiver a;
+"""
+ARCHIVER_FIELDS = ("archived_count", "last_archived_wal", "last_archived_time", "failed_count", "last_failed_wal",
+                   "last_failed_time", "now", "waiting", "pg_wal_bytes")
+
+
+def archive_problems(stats, max_lag_seconds):
+    """What an operator must know about WAL archiving, from `stats` (ARCHIVER_FIELDS): failing
+    since when, or lagging; each says up to when point-in-time recovery can reach."""
+    problems = []
+    archived = stats["last_archived_time"]
+    reach = ("point-in-time recovery cannot reach past %s until archiving catches up" % utc_text(archived)
+             if archived else "no WAL was ever archived: there is no point in time to recover to")
+    queue = "%d WAL segments wait in pg_wal (%d MiB in pg_wal)" % (stats["waiting"], stats["pg_wal_bytes"] // (1024 * 1024))
+    if stats["last_failed_time"] and stats["last_failed_time"] >= archived:
+        problems.append("WAL archiving is failing (%d failures, the last on %s at %s); %s; %s"
+                        % (stats["failed_count"], stats["last_failed_wal"], utc_text(stats["last_failed_time"]), queue, reach))
+    elif stats["waiting"] and stats["now"] - (archived or 0) > max_lag_seconds:
+        problems.append("WAL archiving lags: nothing archived for %d minutes; %s; %s"
+                        % ((stats["now"] - (archived or 0)) // 60, queue, reach))
+    return problems
+
+
+def cmd_archive_check(cfg, args, client=None):
+    """On the live server: alert when WAL archiving fails or lags (pg_stat_archiver)."""
+    row = psql(["-U", cfg.superuser, "-d", "postgres"], ARCHIVER_SQL, timeout=60).strip().split("|")
+    stats = dict(zip(ARCHIVER_FIELDS, row))
+    for key in ("archived_count", "failed_count", "waiting", "pg_wal_bytes"):
+        stats[key] = int(stats[key])
+    for key in ("last_archived_time", "last_failed_time", "now"):
+        stats[key] = float(stats[key])
+    problems = archive_problems(stats, args.max_lag_minutes * 60)
+    if problems:
+        raise BackupError("; ".join(problems))
+    return {"archiver": stats}
+
+
 def cmd_pitr_backup(cfg, args, client=None):
     started = time.monotonic()
     pgbackrest(cfg, ["backup", "--type=" + args.type])

@@ -98,3 +98,34 @@ def test_a_pipeline_that_outlives_its_time_is_stopped():
     failures = pipeline.wait(timeout=0.5)
     assert failures and failures[0].startswith("sleeper was still running after 0.5 s"), failures
     assert all(proc.poll() is not None for _name, proc in pipeline.procs)
+
+
+def stats(**changes):
+    base = {"archived_count": 40, "last_archived_wal": "00000001000000000000002A", "last_archived_time": 1763700000.0,
+            "failed_count": 0, "last_failed_wal": "", "last_failed_time": 0.0, "now": 1763700060.0, "waiting": 0,
+            "pg_wal_bytes": 80 * 1024 * 1024}
+    return dict(base, **changes)
+
+
+def test_archiving_that_keeps_up_is_fine():
+    assert pitr.archive_problems(stats(), 900) == []
+    assert pitr.archive_problems(stats(now=1763700000.0 + 3600), 900) == [], "idle: nothing waits"
+
+
+def test_failing_archiving_says_up_to_when_recovery_reaches():
+    problems = pitr.archive_problems(stats(failed_count=7, last_failed_wal="00000001000000000000002B",
+                                           last_failed_time=1763700050.0, waiting=3), 900)
+    assert len(problems) == 1 and problems[0].startswith("WAL archiving is failing (7 failures, the last on 00000001000000000000002B")
+    assert "3 WAL segments wait in pg_wal (80 MiB in pg_wal)" in problems[0]
+    assert "cannot reach past %s" % pitr.utc_text(1763700000.0) in problems[0]
+
+
+def test_archiving_that_recovered_after_a_failure_is_fine():
+    assert pitr.archive_problems(stats(failed_count=7, last_failed_time=1763699000.0), 900) == []
+
+
+def test_lagging_archiving_is_reported_after_the_limit():
+    lagging = stats(now=1763700000.0 + 1800, waiting=12)
+    assert pitr.archive_problems(lagging, 3600) == []
+    problems = pitr.archive_problems(lagging, 900)
+    assert problems and problems[0].startswith("WAL archiving lags: nothing archived for 30 minutes; 12 WAL segments wait")
