@@ -15,7 +15,7 @@ description:
     ledger's current release, changes nothing. Otherwise records O(release) as in progress,
     replaces the replicas (health-gated, through Traefik, like M(launchbay.webstack.rolling_update)),
     and records the release as successful, or as failed when the rollout failed and was undone.
-    A release is recorded completely: its image by ID and the settings the replicas run with
+    A release is recorded completely, with its image by ID and the settings the replicas run with
     (environment, volumes such as the secret files, health check, command, user, limits, port).
   - When the replicas already run O(image) but the ledger does not say so (a run that died after
     its rollout left the release in progress), the ledger is repaired and nothing is rolled.
@@ -196,6 +196,7 @@ def main():
         client = DockerClient.from_params(params)
     except DockerError as exc:
         module.fail_json(msg=str(exc))
+
     def rollout(image, check_mode, settings=None):
         return build_rolling_update(client, with_settings(params, settings), image, check_mode)
 
