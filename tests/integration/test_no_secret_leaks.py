@@ -211,7 +211,11 @@ def test_secrets_arrive_byte_exact(leak_run):  # FAULT templated-secret
 
 
 def test_a_backup_made_with_such_secrets_restores(leak_run):
-    """The pre-migration dump (GnuPG with the passphrase) restores, at -vvv without a leak."""
+    """A backup (GnuPG with the passphrase) and its restore, both at -vvv without a leak."""
+    res = run_playbook("backup", leak_run["layout"], leak_run["extra"], "-e", "backups_run_pitr=false")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    assert not leaked(out, leak_run["values"]), "in the backup's -vvv output"
     res = run_playbook("restore", leak_run["layout"], dict(leak_run["extra"], restore_method="logical"))
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-4000:]
