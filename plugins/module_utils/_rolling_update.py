@@ -222,14 +222,12 @@ class TraefikRotation(object):
         """(servers, status by url) as Traefik's API reports them now."""
         headers = self.headers()
         try:
-            url = "%s/api/http/services/%s@file" % (self.api_url, self.service)
-            data = self.http_get(url, headers=headers) if headers else self.http_get(url)
+            data = self.http_get("%s/api/http/services/%s@file" % (self.api_url, self.service), headers=headers)
         except Exception as exc:  # connection refused, timeout, bad JSON: keep polling
             self.last_seen = {"error": str(exc)}
             return None, {}
-        self.last_seen = data
+        self.last_seen = data or {"404": "not routed yet, or not the API token Traefik has (traefik.api_token_file)"}
         if not data:
-            self.last_seen = {"404": "not routed yet, or not the API token Traefik has (traefik.api_token_file)"}
             return [], {}
         servers = [s.get("url") for s in (data.get("loadBalancer") or {}).get("servers") or []]
         return servers, data.get("serverStatus") or {}

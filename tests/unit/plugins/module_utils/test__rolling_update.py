@@ -109,7 +109,7 @@ class FakeTraefik(object):
         self.path = path
         self.log = log
 
-    def __call__(self, url):
+    def __call__(self, url, headers=None):
         try:
             text = open(self.path).read()
         except FileNotFoundError:
@@ -304,8 +304,25 @@ def test_parse_bytes_rejects():
 def test_traefik_wait_reports_what_it_last_saw(tmp_path):
     clock = Clock()
     rotation = TraefikRotation(str(tmp_path / "f.yml"), "http://127.0.0.1:8099", "shop", 8000, timeout=5,
-                               clock=clock, sleep=clock.sleep, http_get=lambda url: {"loadBalancer": {"servers": []}})
+                               clock=clock, sleep=clock.sleep, http_get=lambda url, headers=None: {"loadBalancer": {"servers": []}})
     with pytest.raises(RolloutError) as err:
         rotation.wait(present=["shop-1"])
     assert "did not route to shop-1 within 5s" in str(err.value) and '"servers": []' in str(err.value)
     assert clock.now <= 8
+
+
+def test_the_api_token_is_read_from_its_file_and_sent(tmp_path):
+    token = tmp_path / "api-token"
+    token.write_text("s3cr3t-token\n")
+    seen = []
+    rotation = TraefikRotation(str(tmp_path / "f.yml"), "http://127.0.0.1:8099", "shop", 8000, api_token_file=str(token),
+                               http_get=lambda url, headers=None: seen.append(headers) or {"loadBalancer": {"servers": []}})
+    assert rotation.observe() == ([], {})
+    assert seen == [{"Authorization": "Bearer s3cr3t-token"}]
+
+
+def test_an_unreadable_api_token_fails_at_once(tmp_path):
+    rotation = TraefikRotation(str(tmp_path / "f.yml"), "http://127.0.0.1:8099", "shop", 8000,
+                               api_token_file=str(tmp_path / "missing"), http_get=lambda url, headers=None: {})
+    with pytest.raises(RolloutError, match="cannot read Traefik's API token"):
+        rotation.observe()
