@@ -221,57 +221,60 @@ def test_stale_lock_is_broken_only_when_asked(on_v1):
             os.unlink(LOCK)
 
 
-def test_controller_killed_mid_rollout_the_next_run_finds_no_stray_replica(on_v1):
-    """FAULT controller-killed: ansible-playbook SIGKILLed while a new replica is starting; the
-    replicas keep serving, and the next run (breaking the dead run's lock once it is stale)
-    ends with exactly the replicas it wants, each in Traefik's routing file and nothing else."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="killed-run")
-    gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
-    try:
-        victim = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v2",
-                                   "-e", "run_lock_ttl=5"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
-        deadline = time.monotonic() + 300
-        while not any(image.endswith(":v2") for _name, image in replicas()):
-            assert time.monotonic() < deadline and victim.poll() is None, "the deploy never started a v2 replica"
-            time.sleep(0.1)
-        os.killpg(victim.pid, signal.SIGKILL)
-        victim.wait(30)
-        killed = time.monotonic()
-        stray = replicas()
-        # the dead run's lock is stale once its TTL (5 s) has passed without a renewal
-        time.sleep(max(0.0, 6 - (time.monotonic() - killed)))
-        rc, out, _s = playbook("deploy", "-e", "app_version=v2", "-e", "run_lock_break_stale=true")
-    finally:
-        load = gen.stop()
-    assert rc == 0, out[-3000:]
-    assert load["failed"] == 0, "failed requests: %s; first: %s" % (load["failure_reasons"], load["first_failures"])
-    now = replicas()
-    assert [image for _name, image in now] == ["launchbay-lab/demo-app:v2"] * 2, now
-    with open("/etc/launchbay/traefik/dynamic/app-demo.yml", encoding="utf-8") as handle:
-        routed = json.loads(handle.read().split("\n", 1)[1])["http"]["services"]["demo"]["loadBalancer"]["servers"]
-    assert sorted(server["url"] for server in routed) == sorted("http://%s:8000" % name for name, _image in now), routed
-    all_demo = subprocess.run(["docker", "ps", "-aq", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
-                              capture_output=True, text=True, check=True).stdout.split()
-    assert len(all_demo) == 2, "no stray replica, running or stopped: %s" % all_demo
-    print("FAULT controller-killed: killed with replicas %s; the next run left exactly %s, routed; %s" % (stray, now, brief(load)))
-
-
 def replica_env(name):
     out = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", name], capture_output=True, text=True, check=True).stdout
     return dict(item.split("=", 1) for item in json.loads(out))
 
 
-def test_rollback_recreates_the_release_as_it_ran_after_its_tag_moved(on_v1):
-    """A tag that moved since (like `latest`) and an environment that changed: the rollback brings
+def moving(note, *args):
+    """The arguments of a deploy of the tag `moving` with NOTE=note in the environment."""
+    return ["-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": note}}), *args]
+
+
+def test_killed_controller_then_a_moved_tag_and_a_rollback_that_recreates_the_release(on_v1):
+    """Two faults on the same deploys (they cost minutes each):
+    FAULT controller-killed: ansible-playbook SIGKILLed while a new replica starts; the replicas
+    keep serving, and the next run (breaking the dead run's lock once it is stale) ends with
+    exactly the replicas it wants, each in Traefik's routing file and nothing else.
+    Then a tag that moved (like `latest`) and an environment that changed: the rollback brings
     back the release's own image by ID with its own environment, not a no-op with today's."""
-    moving = "launchbay-lab/demo-app:moving"
-    subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v1", moving], check=True)
+    tag = "launchbay-lab/demo-app:moving"
+    subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v1", tag], check=True)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="killed-run")
     try:
-        rc, out, _s = playbook("deploy", "-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": "first"}}))
+        before = {name for name, _image in replicas()}
+        gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
+        try:
+            victim = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local",
+                                       *moving("first", "-e", "run_lock_ttl=5")], cwd=REPO, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 300
+            while not {name for name, _image in replicas()} - before:
+                assert time.monotonic() < deadline and victim.poll() is None, "the deploy never started a new replica"
+                time.sleep(0.1)
+            os.killpg(victim.pid, signal.SIGKILL)
+            victim.wait(30)
+            killed = time.monotonic()
+            stray = replicas()
+            # the dead run's lock is stale once its TTL (5 s) has passed without a renewal
+            time.sleep(max(0.0, 6 - (time.monotonic() - killed)))
+            rc, out, _s = playbook("deploy", *moving("first", "-e", "run_lock_break_stale=true"))
+        finally:
+            load = gen.stop()
         assert rc == 0, out[-3000:]
-        subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v2", moving], check=True)
-        rc, out, _s = playbook("deploy", "-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": "second"}}))
+        assert load["failed"] == 0, "failed requests: %s; first: %s" % (load["failure_reasons"], load["first_failures"])
+        now = replicas()
+        assert len(now) == 2 and {replica_env(name)["NOTE"] for name, _image in now} == {"first"}, now
+        with open("/etc/launchbay/traefik/dynamic/app-demo.yml", encoding="utf-8") as handle:
+            routed = json.loads(handle.read().split("\n", 1)[1])["http"]["services"]["demo"]["loadBalancer"]["servers"]
+        assert sorted(server["url"] for server in routed) == sorted("http://%s:8000" % name for name, _image in now), routed
+        all_demo = subprocess.run(["docker", "ps", "-aq", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
+                                  capture_output=True, text=True, check=True).stdout.split()
+        assert len(all_demo) == 2, "no stray replica, running or stopped: %s" % all_demo
+        print("FAULT controller-killed: killed with replicas %s; the next run left exactly %s, routed; %s" % (stray, now, brief(load)))
+
+        subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v2", tag], check=True)
+        rc, out, _s = playbook("deploy", *moving("second"))
         assert rc == 0, out[-3000:]
         assert {replica_env(name)["NOTE"] for name, _image in replicas()} == {"second"}
         rc, out, seconds, load = under_load("rollback", "-e", "app_rollback_allow_schema_downgrade=true")
@@ -281,7 +284,7 @@ def test_rollback_recreates_the_release_as_it_ran_after_its_tag_moved(on_v1):
         assert {replica_env(name)["NOTE"] for name, _image in replicas()} == {"first"}
         print("rollback after the tag moved: v1's image by ID with its own environment, %s" % brief(load))
     finally:
-        subprocess.run(["docker", "rmi", moving], capture_output=True, check=False)
+        subprocess.run(["docker", "rmi", tag], capture_output=True, check=False)
 
 
 def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):
