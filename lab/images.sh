@@ -2,7 +2,7 @@
 # Build the lab images, each cached by tag and by a hash of its build context
 # (label launchbay.lab.hash): an image that is up to date is not rebuilt.
 #   lab/images.sh              every image
-#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry demo)
+#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance demo)
 source "$(dirname "$0")/lib.sh"
 
 TRAEFIK_VERSION="3.7.15"
@@ -79,6 +79,8 @@ image_s3() {
 
 image_registry() { build "${LAB_IMAGE_PREFIX}/registry:2.8" "${LAB_DIR}/images/registry" registry; }
 
+image_maintenance() { build "${LAB_IMAGE_PREFIX}/maintenance:bookworm" "${LAB_DIR}/images/maintenance" maintenance; }
+
 # The demo app, three tags from one source.
 image_demo() {
   local src="${REPO_DIR}/examples/demo_app"
@@ -88,7 +90,7 @@ image_demo() {
     --build-arg APP_SCHEMA_VERSION=2 --build-arg APP_BROKEN=1
 }
 
-ALL=(base host traefik postgres pebble s3 registry demo)
+ALL=(base host traefik postgres pebble s3 registry maintenance demo)
 wanted=("$@")
 [ "${#wanted[@]}" -gt 0 ] || wanted=("${ALL[@]}")
 image_base

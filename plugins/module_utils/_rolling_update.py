@@ -28,6 +28,7 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._health import 
     describe_states,
     wait_healthy,
 )
+from ansible_collections.launchbay.webstack.plugins.module_utils._traefik_api import TraefikAPI, TraefikAPIError, http_get_json
 
 LABEL_APP = "launchbay.app"
 LABEL_ROLE = "launchbay.role"
@@ -139,29 +140,14 @@ class Spec(object):
         return config
 
 
-def _http_get_json(url, timeout=5, headers=None):
-    """GET a JSON document; None on 404."""
-    from ansible.module_utils.urls import open_url
-    from urllib.error import HTTPError
-
-    try:
-        resp = open_url(url, timeout=timeout, validate_certs=True, headers=headers)
-        return json.loads(resp.read().decode("utf-8"))
-    except HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise
-
-
 class TraefikRotation(object):
     """The replicas Traefik routes to: a file of its file provider, confirmed through its API."""
 
     def __init__(self, path, api_url, service, port, routers=None, middlewares=None, health=None,
-                 timeout=60, clock=time.time, sleep=time.sleep, http_get=_http_get_json, api_token_file=""):
+                 timeout=60, clock=time.time, sleep=time.sleep, http_get=http_get_json, api_token_file=""):
         self.path = path
-        self.api_url = api_url.rstrip("/")
-        self.api_token_file = api_token_file
-        self._api_headers = None
+        self.api = TraefikAPI(api_url, api_token_file, http_get)
+        self.api_url = self.api.url
         self.service = service
         self.port = port
         self.routers = routers or {}
@@ -170,7 +156,6 @@ class TraefikRotation(object):
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
-        self.http_get = http_get
         self.last_seen = None
 
     def url(self, name):
@@ -206,23 +191,14 @@ class TraefikRotation(object):
         write_atomically(self.path, text, 0o644, prefix=".rolling-")
         return True
 
-    def headers(self):
-        """The API's bearer token (the traefik role's token file, readable by root only)."""
-        if self._api_headers is None:
-            self._api_headers = {}
-            if self.api_token_file:
-                try:
-                    with open(self.api_token_file, encoding="utf-8") as handle:
-                        self._api_headers = {"Authorization": "Bearer " + handle.read().strip()}
-                except OSError as exc:
-                    raise RolloutError("cannot read Traefik's API token %s: %s" % (self.api_token_file, exc))
-        return self._api_headers
-
     def observe(self):
         """(servers, status by url) as Traefik's API reports them now."""
-        headers = self.headers()
         try:
-            data = self.http_get("%s/api/http/services/%s@file" % (self.api_url, self.service), headers=headers)
+            self.api.headers()
+        except TraefikAPIError as exc:
+            raise RolloutError(str(exc))
+        try:
+            data = self.api.get("/api/http/services/%s@file" % self.service)
         except Exception as exc:  # connection refused, timeout, bad JSON: keep polling
             self.last_seen = {"error": str(exc)}
             return None, {}

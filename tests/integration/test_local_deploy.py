@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -147,3 +148,75 @@ def test_failed_migration_stops_with_masked_output_and_old_release_serving(deplo
     # the failed release was not recorded as migrated: the next deploy of it migrates again
     res, out = deploy("-e", "app_version=v2", "--check")
     assert "Run the migration command in a one-off container of the new image] ***\nchanged" in out, out[-3000:]
+
+
+def page(url, *extra):
+    """(status, lower-cased headers, body) of a GET through Traefik on 127.0.0.1."""
+    res = subprocess.run(["curl", "-sS", "-i", "--max-time", "10", "--resolve", "%s:443:127.0.0.1" % DOMAIN,
+                          "--resolve", "%s:80:127.0.0.1" % DOMAIN, "--cacert", os.path.join(LAB_ACME, "pebble-root.pem"),
+                          *extra, url], capture_output=True, text=True, timeout=20, check=True)
+    head, _sep, body = res.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if ": " in line)}
+    return int(lines[0].split()[1]), headers, body
+
+
+def maintenance(state, *args):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run(["ansible-playbook", "playbooks/maintenance.yml", "-i", "inventories/local", "-e", "maintenance=" + state,
+                          *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return res.returncode, " ".join((res.stdout + res.stderr).split())
+
+
+def started(*names):
+    return [docker_started(name) for name in names]
+
+
+def docker_started(name):
+    return subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", name], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_maintenance_mode_under_load_answers_503_with_the_page_and_restarts_nothing(deployed_v1):
+    """On and off under load: only 200 or 503 answers (never a connection error or a 502), the page
+    with Retry-After while on, the health path and ACME challenges still reach the app and
+    Traefik, status.yml shows it, no container restarted."""
+    sys.path.insert(0, os.path.join(REPO, "lab"))
+    from loadgen import LoadGenerator  # pylint: disable=import-outside-toplevel
+
+    replicas = subprocess.run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    before = started("launchbay_traefik", "launchbay_maintenance", *replicas)
+    rc, out = maintenance("on", "--check", "--diff")
+    assert rc == 0 and "maintenance: off" in out and "maintenance: on" in out, out[-2000:]
+    assert page(URL + "/")[0] == 200  # check mode changed nothing
+    gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=50, workers=4, max_seconds=300).start()
+    try:
+        time.sleep(1)
+        rc, out = maintenance("on")
+        assert rc == 0 and "maintenance on since" in out, out[-2000:]
+        status, headers, body = page(URL + "/records")
+        assert status == 503 and headers.get("retry-after") == "120" and "Down for maintenance" in body, (status, headers, body[:300])
+        assert page(URL + "/health")[0] == 200  # the app's health check still reaches it
+        # ACME's HTTP-01 challenge is Traefik's own (an unknown token: 404), not the maintenance page
+        assert page("http://%s/.well-known/acme-challenge/no-such-token" % DOMAIN)[0] == 404
+        rc, again = maintenance("on")
+        assert rc == 0 and "changed=0" in again.rsplit("PLAY RECAP", maxsplit=1)[-1], again[-1500:]
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+        res = subprocess.run(["ansible-playbook", "playbooks/status.yml", "-i", "inventories/local"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300, check=False)
+        assert "maintenance: ON since" in " ".join(res.stdout.split()), res.stdout[-2000:]
+        time.sleep(1)
+        rc, out = maintenance("off")
+        assert rc == 0 and "maintenance off" in out, out[-2000:]
+        assert page(URL + "/")[0] == 200
+        time.sleep(1)
+    finally:
+        load = gen.stop()
+        maintenance("off")  # whatever failed above, the stack serves again for the next tests
+    answers = set(load["failure_reasons"])
+    assert answers == {"HTTP 503"}, "only 503 while on, 200 otherwise: %s %s" % (load["failure_reasons"], load["first_failures"])
+    assert load["sent"] - load["failed"] > 0
+    assert started("launchbay_traefik", "launchbay_maintenance", *replicas) == before, "nothing restarted"
+    print("maintenance on/off under load: %d requests, %d answered 503 (the page), the rest 200, no other answer"
+          % (load["sent"], load["failed"]))

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -231,11 +232,75 @@ def moving(note, *args):
     return ["-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": note}}), *args]
 
 
-def test_killed_controller_then_a_moved_tag_and_a_rollback_that_recreates_the_release(on_v1):
-    """Two faults on the same deploys (they cost minutes each):
+def started_at(container):
+    return subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def routed_and_up():
+    """The replicas Traefik's API routes to and reports UP (its own health check), by name."""
+    _status, service = traefik_api("/api/http/services/demo@file", timeout=2)
+    states = (service or {}).get("serverStatus") or {}
+    return sorted(url[len("http://"):].rsplit(":", 1)[0] for url, state in states.items() if state == "UP")
+
+
+def restarts_during_a_deploy(args, bound=30):
+    """FAULT postgres-restarted: PostgreSQL restarted as the deploy's first new replica starts.
+    FAULT traefik-restarted: Traefik restarted as its second one starts.
+    The deploy rides over both (its waits are bounded and keep polling a Traefik or a database
+    that is coming back) and ends with exactly its replicas, routed and UP. Requests fail only
+    while each is down: every failure falls within `bound` seconds of its restart, none after."""
+    before = {name for name, _image in replicas()}
+    order = [("postgres", "launchbay_postgres"), ("traefik", "launchbay_traefik")]
+    faults, starts = {}, {container: started_at(container) for _fault, container in order}
+    gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="restarts-test")
+    run = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", *args], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    reader = threading.Thread(target=lambda: output.extend(run.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300
+        while len(faults) < len(order) and run.poll() is None and time.monotonic() < deadline:
+            new = {name for name, _image in replicas()} - before
+            if len(new) > len(faults):
+                fault, container = order[len(faults)]
+                faults[fault] = time.monotonic() - gen.started
+                subprocess.run(["docker", "restart", container], capture_output=True, check=True, timeout=60)
+            time.sleep(0.1)
+        run.wait(timeout=600)
+        reader.join(30)
+        time.sleep(3)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        load = gen.stop()
+    out = " ".join("".join(output).split())
+    assert sorted(faults) == ["postgres", "traefik"], "the deploy never started two new replicas: %s %s" % (faults, out[-3000:])
+    assert all(started_at(container) != starts[container] for _fault, container in order)  # both really restarted
+    assert run.returncode == 0, out[-3000:]
+    now = [name for name, _image in replicas()]
+    assert len(now) == 2 and not set(now) & before, now
+    assert routed_and_up() == sorted(now), (routed_and_up(), now)
+    assert not os.path.exists(LOCK) and ledger()[0][0]["result"] == "success"
+    spans = {}
+    for offset, reason in gen.failures:  # (seconds since the load began, why)
+        fault = [name for name, at in faults.items() if at - 1 <= offset <= at + bound]
+        assert fault, "a request failed at %.1f s, outside both restarts %s: %s" % (offset, faults, reason)
+        first, last = spans.get(fault[-1], (offset, offset))
+        spans[fault[-1]] = (min(first, offset), max(last, offset))
+    print("FAULT postgres-restarted, traefik-restarted: deploy succeeded, %d of %d requests failed %s: %s" % (
+        load["failed"], load["sent"], json.dumps(load["failure_reasons"]), ", ".join("%s restart: failures over %.1f s (%+.1f to %+.1f s from it)" % (
+            name, last - first, first - faults[name], last - faults[name]) for name, (first, last) in sorted(spans.items()))))
+
+
+def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the_release(on_v1):
+    """Four faults on the same deploys (they cost minutes each):
     FAULT controller-killed: ansible-playbook SIGKILLed while a new replica starts; the replicas
     keep serving, and the next run (breaking the dead run's lock once it is stale) ends with
     exactly the replicas it wants, each in Traefik's routing file and nothing else.
+    Then PostgreSQL and Traefik restarted during the next deploy (restarts_during_a_deploy).
     Then a tag that moved (like `latest`) and an environment that changed: the rollback brings
     back the release's own image by ID with its own environment, not a no-op with today's."""
     tag = "launchbay-lab/demo-app:moving"
@@ -274,8 +339,7 @@ def test_killed_controller_then_a_moved_tag_and_a_rollback_that_recreates_the_re
         print("FAULT controller-killed: killed with replicas %s; the next run left exactly %s, routed; %s" % (stray, now, brief(load)))
 
         subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v2", tag], check=True)
-        rc, out, _s = playbook("deploy", *moving("second"))
-        assert rc == 0, out[-3000:]
+        restarts_during_a_deploy(moving("second"))
         assert {replica_env(name)["NOTE"] for name, _image in replicas()} == {"second"}
         rc, out, seconds, load = under_load("rollback", "-e", "app_rollback_allow_schema_downgrade=true")
         assert rc == 0, out[-3000:]

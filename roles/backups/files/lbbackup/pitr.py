@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -35,7 +36,8 @@ def pitr_info(cfg):
                           "was created with?): %s" % (cfg.pgbackrest["stanza"], (res.stdout + res.stderr).strip()[-300:]))
     stanza = info[0] if info else {}
     backups = [{"label": b["label"], "type": b["type"], "start": b["timestamp"]["start"],
-                "stop": b["timestamp"]["stop"]} for b in stanza.get("backup", [])]
+                "stop": b["timestamp"]["stop"], "size": (b.get("info") or {}).get("size", 0)}
+               for b in stanza.get("backup", [])]
     archive = (stanza.get("archive") or [{}])[-1]
     return {"status": (stanza.get("status") or {}).get("message"), "code": (stanza.get("status") or {}).get("code"),
             "backups": backups,
@@ -58,6 +60,24 @@ def window_problem(target, now, backups):
     if target < oldest:
         return "restore_target_time %s is before the oldest base backup ended: %s" % (utc_text(target), window)
     return None
+
+
+def restored_size(backups, label=None):
+    """Bytes the cluster takes once pgBackRest restored a base backup: the one named `label`,
+    else the largest (a point in time may start from any of them; they only grow apart)."""
+    sizes = [b["size"] for b in backups if not label or b["label"] == label]
+    return max(sizes) if sizes else 0
+
+
+def scratch_space_problem(free, need, path):
+    """Why the scratch volume cannot hold the restored cluster, or None (a tenth more than
+    the base backup for the WAL that recovery writes and replays)."""
+    need = int(need * 1.1)
+    if free >= need:
+        return None
+    return ("not enough space for the restore's scratch copy of the cluster: %s has %d MiB free, the base backup restores "
+            "to %d MiB; free space under Docker's data root or put the scratch volume on a disk with room "
+            "(restore_scratch_volume_options)" % (path, free // 2**20, need // 2**20))
 
 
 def cmd_pitr_window(cfg, args, client=None):
@@ -105,8 +125,39 @@ def archive_problems(stats, max_lag_seconds):
     return problems
 
 
+DROPPED_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\S* .*WARN: dropped WAL file '([0-9A-F]{24})'")
+
+
+def dropped_wal(lines):
+    """[(epoch, segment)] of the WAL files pgBackRest's asynchronous archive-push dropped (its
+    log, one warning per file) because the queue exceeded archive-push-queue-max."""
+    found = []
+    for line in lines:
+        match = DROPPED_RE.match(line)
+        if match:
+            when = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+            found.append((when.timestamp(), match.group(2)))
+    return found
+
+
+def dropped_problem(dropped, backups):
+    """The WAL dropped after the start of the newest base backup: recovery cannot cross it, so no
+    time from before the first drop until the end of the next base backup can be restored."""
+    newest = max((b["start"] for b in backups), default=0)
+    unhealed = [(when, segment) for when, segment in dropped if when >= newest]
+    if not unhealed:
+        return None
+    return ("pgBackRest dropped %d WAL segments (%s to %s, between %s and %s) to keep pg_wal under archive-push-queue-max "
+            "while archiving failed: point-in-time recovery cannot cross them, so no time from before %s (back to when "
+            "archiving began failing) until the end of the next base backup can be restored; take a full base backup now "
+            "(playbooks/backup.yml -e backups_run_pitr_type=full)" % (
+                len(unhealed), unhealed[0][1], unhealed[-1][1], utc_text(unhealed[0][0]), utc_text(unhealed[-1][0]),
+                utc_text(unhealed[0][0])))
+
+
 def cmd_archive_check(cfg, args, client=None):
-    """On the live server: alert when WAL archiving fails or lags (pg_stat_archiver)."""
+    """On the live server: alert when WAL archiving fails or lags (pg_stat_archiver), and when
+    pgBackRest dropped WAL that no base backup has covered since."""
     row = psql(["-U", cfg.superuser, "-d", "postgres"], ARCHIVER_SQL, timeout=60).strip().split("|")
     stats = dict(zip(ARCHIVER_FIELDS, row))
     for key in ("archived_count", "failed_count", "waiting", "pg_wal_bytes"):
@@ -114,6 +165,17 @@ def cmd_archive_check(cfg, args, client=None):
     for key in ("last_archived_time", "last_failed_time", "now"):
         stats[key] = float(stats[key])
     problems = archive_problems(stats, args.max_lag_minutes * 60)
+    log = os.path.join(cfg.pgbackrest.get("log_path") or "/tmp/pgbackrest-log",
+                       "%s-archive-push-async.log" % cfg.pgbackrest["stanza"])
+    try:
+        with open(log, encoding="utf-8", errors="replace") as handle:
+            dropped = dropped_wal(handle)
+    except FileNotFoundError:
+        dropped = []
+    if dropped:
+        problem = dropped_problem(dropped, pitr_info(cfg)["backups"])
+        if problem:
+            problems.append(problem)
     if problems:
         raise BackupError("; ".join(problems))
     return {"archiver": stats}
@@ -131,6 +193,10 @@ def cmd_pitr_extract(cfg, args, client=None):
     """pgBackRest restore into this scratch container, then copy the databases to the live server."""
     started = time.monotonic()
     datadir, timeout = args.datadir, int(args.timeout_minutes * 60)
+    stat = os.statvfs(datadir)
+    problem = scratch_space_problem(stat.f_bavail * stat.f_frsize, restored_size(pitr_info(cfg)["backups"], args.set), datadir)
+    if problem:
+        raise BackupError(problem)
     restore = ["restore", "--pg1-path=" + datadir, "--archive-mode=off"]
     if args.target_time:
         restore += ["--type=time", "--target=" + args.target_time, "--target-action=promote"]

@@ -11,6 +11,8 @@ import pytest
 from lbbackup import crypto, database, pitr
 from lbbackup.config import BackupError
 
+MIB = 2**20
+
 DAY = 86400.0
 BACKUPS = [{"label": "20261120-010000F", "start": 1763600000 - 60, "stop": 1763600000},
            {"label": "20261121-010000F_20261121-020000I", "start": 1763690000 - 60, "stop": 1763690000}]
@@ -129,3 +131,39 @@ def test_lagging_archiving_is_reported_after_the_limit():
     assert pitr.archive_problems(lagging, 3600) == []
     problems = pitr.archive_problems(lagging, 900)
     assert problems and problems[0].startswith("WAL archiving lags: nothing archived for 30 minutes; 12 WAL segments wait")
+
+
+def test_the_restored_size_is_the_named_backups_or_the_largest():
+    backups = [{"label": "F1", "size": 50 * MIB}, {"label": "F2", "size": 80 * MIB}, {"label": "F2_I", "size": 70 * MIB}]
+    assert pitr.restored_size(backups, "F1") == 50 * MIB
+    assert pitr.restored_size(backups) == 80 * MIB
+    assert pitr.restored_size([]) == 0
+
+
+def test_a_scratch_volume_too_small_is_refused_with_the_figures():
+    assert pitr.scratch_space_problem(200 * MIB, 100 * MIB, "/data") is None
+    problem = pitr.scratch_space_problem(8 * MIB, 40 * MIB, "/data")
+    assert "/data has 8 MiB free, the base backup restores to 44 MiB" in problem
+    assert "restore_scratch_volume_options" in problem
+
+
+DROP_LOG = [
+    "-------------------PROCESS START-------------------\n",
+    "2026-11-23 04:10:00.120 P00   WARN: unable to push WAL file: could not connect to 's3'\n",
+    "2026-11-23 04:10:05.001 P00   WARN: dropped WAL file '000000010000000000000012' because archive queue exceeded 64MB\n",
+    "2026-11-23 04:10:05.002 P00   WARN: dropped WAL file '000000010000000000000013' because archive queue exceeded 64MB\n",
+]
+
+
+def test_dropped_wal_is_read_from_pgbackrests_log():
+    assert [segment for _when, segment in pitr.dropped_wal(DROP_LOG)] == ["000000010000000000000012", "000000010000000000000013"]
+    assert pitr.utc_text(pitr.dropped_wal(DROP_LOG)[0][0]) == "2026-11-23 04:10:05+00"
+
+
+def test_dropped_wal_is_a_problem_until_a_base_backup_started_after_it():
+    dropped = pitr.dropped_wal(DROP_LOG)
+    problem = pitr.dropped_problem(dropped, [{"start": dropped[0][0] - 3600}])
+    assert "dropped 2 WAL segments (000000010000000000000012 to 000000010000000000000013" in problem
+    assert "no time from before 2026-11-23 04:10:05+00" in problem and "take a full base backup now" in problem
+    assert pitr.dropped_problem(dropped, [{"start": dropped[0][0] - 3600}, {"start": dropped[-1][0] + 60}]) is None
+    assert pitr.dropped_problem([], []) is None
