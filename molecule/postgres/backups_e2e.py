@@ -256,7 +256,8 @@ def main(inventory):
 
     # FAULT full-disk-backup-path
     step("5c a disk too small for the restore: refused before anything is written, naming the space")
-    before, volumes = notes(), on_host("docker", "volume", "ls", "-q")
+    databases = "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"
+    before, volumes, dbs = notes(), on_host("docker", "volume", "ls", "-q"), sql(databases, "postgres")
     rc, out, seconds = playbook("restore", "-e", json.dumps({"restore_scratch_volume_options": {
         "type": "tmpfs", "device": "tmpfs", "o": "size=8m,uid=999,gid=999"}}), inventory=inventory)
     assert rc != 0 and "has 8 MiB free, the base backup restores to" in flat(out), flat(out)[-3000:]
@@ -266,7 +267,7 @@ def main(inventory):
     assert "restore_free_space_margin_mb keeps 100000000 MiB free" in flat(out), flat(out)[-3000:]
     wait_healthy()
     assert notes() == before, "the live data is untouched: %s" % notes()
-    assert not sql("SELECT string_agg(datname, ',') FROM pg_database WHERE datname ~ '_restore_'", "postgres")
+    assert sql(databases, "postgres") == dbs, "no database created or dropped"
     assert on_host("docker", "volume", "ls", "-q") == volumes, "the scratch volume is gone"
     assert not on_host("sh", "-c", "ls /var/lib/launchbay/locks/*.lock 2>/dev/null || true").strip(), "the lock is free"
     figures.append("scratch volume on an 8 MiB tmpfs: refused in %.1f s (%s); live disk below the margin: refused in %.1f s; "

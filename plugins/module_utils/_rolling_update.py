@@ -302,6 +302,38 @@ class RollingUpdate(object):
         self._log("started %s" % name)
         return name
 
+    def health_probe(self):
+        """The app's health path, asked directly on the replica's address (the path Traefik
+        checks): a replica is routed as soon as it answers 200, not at Docker's next health
+        check tick. None without a health path (Docker's check alone decides)."""
+        path = ((getattr(self.rotation, "health", None) or {}).get("path") if self.rotation is not None else None) or ""
+        if not path.startswith("/"):
+            return None
+        networks = list(self.spec.networks or [])
+
+        def probe(container):
+            addresses = ((container.get("NetworkSettings") or {}).get("Networks") or {})
+            address = (addresses.get(networks[0]) if networks else None) or next(iter(addresses.values()), {})
+            ip = (address or {}).get("IPAddress")
+            if not ip:
+                return False
+            return self.http_status("http://%s:%d%s" % (ip, self.rotation.port, path)) == 200
+
+        return probe
+
+    @staticmethod
+    def http_status(url):
+        """The status of a GET of `url` (1 s timeout), 0 when nothing answers."""
+        from ansible.module_utils.urls import open_url
+        from urllib.error import HTTPError
+
+        try:
+            return open_url(url, timeout=1, follow_redirects="none").status
+        except HTTPError as exc:
+            return exc.code
+        except Exception:  # refused, reset, timeout: not up yet
+            return 0
+
     def summary(self, plan):
         return {
             "image": [self.spec.image],
@@ -350,7 +382,8 @@ class RollingUpdate(object):
                 started.extend(batch)
                 if batch:
                     began = self.clock()
-                    ok, states = wait_healthy(self.client, batch, self.health_timeout, clock=self.clock, sleep=self.sleep)
+                    ok, states = wait_healthy(self.client, batch, self.health_timeout, clock=self.clock, sleep=self.sleep,
+                                              probe=self.health_probe())
                     if not ok:
                         raise RolloutError("the new replicas of %s did not become healthy (gave up after %ds of at most %ds)"
                                            % (self.spec.image, self.clock() - began, self.health_timeout), states)

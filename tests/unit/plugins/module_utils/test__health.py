@@ -57,3 +57,24 @@ def test_a_container_without_health_check_counts_once_running():
     assert is_ready(container(health=None))
     assert not is_ready(container(status="restarting", health=None))
     assert is_ready(container(health="starting"), require="running")
+
+
+def test_the_apps_own_health_check_makes_a_replica_ready_before_dockers_tick():
+    clock = Clock()
+    answers = iter([False, False, True])
+    asked = []
+
+    def probe(found):
+        asked.append(found["Name"])
+        return next(answers)
+
+    ok, states = wait_healthy(Engine([container()]), ["web-1"], 30, clock=clock, sleep=clock.sleep, probe=probe)
+    assert ok and asked == ["/web-1"] * 3 and states["web-1"]["health"] == "starting"
+    assert clock.now < 1  # Docker would have said healthy at its first tick, 5 s or more after the start
+
+
+def test_the_probe_does_not_rescue_a_hopeless_container():
+    clock = Clock()
+    ok, _states = wait_healthy(Engine([container(health="unhealthy")]), ["web-1"], 30, clock=clock, sleep=clock.sleep,
+                               probe=lambda found: True)
+    assert not ok
