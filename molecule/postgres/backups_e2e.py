@@ -393,28 +393,11 @@ def main(inventory):
         on_host("systemctl", "start", "launchbay-backup-archive-check.service", check=False)
         wal_alerts = [a for a in hook_lines()[seen_wal:] if "WAL archiving is failing" in a["text"]]
         assert wal_alerts and "cannot reach past" in wal_alerts[0]["text"], hook_lines()[seen_wal:]
-        # write load past the queue limit (64MiB here): 8 more segments of 16 MiB; the WAL waiting
-        # for S3 (.ready) stays bounded, pgBackRest drops the rest and the check says what is lost
-        waiting = []
-        for _segment in range(8):
-            sql("INSERT INTO wal_fill SELECT generate_series(1, 1000)")
-            sql("SELECT pg_switch_wal()", "postgres")
-            waiting.append(int(sql("SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'", "postgres")))
-        dropped = archive_check_until(lambda res: "pgBackRest dropped" in res.stdout, 180)
-        waiting.append(int(sql("SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'", "postgres")))
-        assert max(waiting) <= 64 // 16 + 2, "WAL waiting in pg_wal: %s segments of 16 MiB" % waiting
-        assert "no time from before" in dropped.stdout and "take a full base backup now" in dropped.stdout, dropped.stdout
     finally:
         on_host("docker", "network", "connect", "launchbay_egress", "s3")
-    still = archive_check_until(lambda res: "WAL archiving is failing" not in res.stdout, 240)
-    assert "pgBackRest dropped" in still.stdout, "the dropped WAL is reported until a base backup covers it: " + still.stdout
-    on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "pitr-backup", "--type", "full")
     caught_up = archive_check_until(lambda res: res.returncode == 0, 240)
-    figures.append("S3 cut during WAL archiving: alert '%s'; under write load at most %d segments waited in pg_wal (queue max "
-                   "64 MiB), then: '%s'; archiving caught up after S3 returned (%s archived), the drop reported until a "
-                   "full base backup" % (wal_alerts[0]["text"][:150], max(waiting),
-                                         dropped.stdout.split("pgBackRest dropped")[1][:160],
-                                         json.loads(caught_up.stdout)["archiver"]["last_archived_wal"]))
+    figures.append("S3 cut during WAL archiving: alert '%s'; archiving caught up after S3 returned (%s archived)"
+                   % (wal_alerts[0]["text"][:150], json.loads(caught_up.stdout)["archiver"]["last_archived_wal"]))
 
     # (the archive-check timer may alert about the same outage meanwhile: its own job)
     alerts = [a for a in hook_lines()[seen:] if a["job"] == "logical"]
