@@ -55,6 +55,12 @@ def http(method, url, body=None, timeout=5):
 TRAEFIK_API_TOKEN_FILE = "/etc/launchbay/traefik/secrets/api-token"
 
 
+def started_at(container):
+    """When Docker last started the container (a restart changes it)."""
+    return subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 def traefik_api(path, token=True, timeout=5):
     """(status, JSON or None) of Traefik's API on the host's 127.0.0.1, with the role's token."""
     headers = {}

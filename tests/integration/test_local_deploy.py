@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import LABEL, LOCAL_SECRETS, PREFIX, REPO, traefik_api
+from conftest import LABEL, LOCAL_SECRETS, PREFIX, REPO, started_at, traefik_api
 
 DOMAIN = "demo.launchbay.test"
 URL = "https://%s" % DOMAIN
@@ -168,15 +168,6 @@ def maintenance(state, *args):
     return res.returncode, " ".join((res.stdout + res.stderr).split())
 
 
-def started(*names):
-    return [docker_started(name) for name in names]
-
-
-def docker_started(name):
-    return subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", name], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def test_maintenance_mode_under_load_answers_503_with_the_page_and_restarts_nothing(deployed_v1):
     """On and off under load: only 200 or 503 answers (never a connection error or a 502), the page
     with Retry-After while on, the health path and ACME challenges still reach the app and
@@ -186,7 +177,7 @@ def test_maintenance_mode_under_load_answers_503_with_the_page_and_restarts_noth
 
     replicas = subprocess.run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
                               capture_output=True, text=True, check=True).stdout.split()
-    before = started("launchbay_traefik", "launchbay_maintenance", *replicas)
+    before = [started_at(name) for name in ("launchbay_traefik", "launchbay_maintenance", *replicas)]
     rc, out = maintenance("on", "--check", "--diff")
     assert rc == 0 and "maintenance: off" in out and "maintenance: on" in out, out[-2000:]
     assert page(URL + "/")[0] == 200  # check mode changed nothing
@@ -217,6 +208,6 @@ def test_maintenance_mode_under_load_answers_503_with_the_page_and_restarts_noth
     answers = set(load["failure_reasons"])
     assert answers == {"HTTP 503"}, "only 503 while on, 200 otherwise: %s %s" % (load["failure_reasons"], load["first_failures"])
     assert load["sent"] - load["failed"] > 0
-    assert started("launchbay_traefik", "launchbay_maintenance", *replicas) == before, "nothing restarted"
+    assert [started_at(name) for name in ("launchbay_traefik", "launchbay_maintenance", *replicas)] == before, "nothing restarted"
     print("maintenance on/off under load: %d requests, %d answered 503 (the page), the rest 200, no other answer"
           % (load["sent"], load["failed"]))

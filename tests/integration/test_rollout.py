@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import REPO, traefik_api
+from conftest import REPO, started_at, traefik_api
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
@@ -230,11 +230,6 @@ def replica_env(name):
 def moving(note, *args):
     """The arguments of a deploy of the tag `moving` with NOTE=note in the environment."""
     return ["-e", "app_version=moving", "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": note}}), *args]
-
-
-def started_at(container):
-    return subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
-                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def routed_and_up():
