@@ -94,6 +94,8 @@ class MaintenanceMode(object):
 
     def wait(self, names, present):
         """Until Traefik's API shows each router in `names` enabled (or none of them)."""
+        if names:
+            self.api.headers()  # an unreadable token fails at once, not after the timeout
         deadline = self.clock() + self.timeout
         delay = 0.05
         while names:

@@ -13,6 +13,7 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._maintenance im
     MaintenanceMode,
     maintenance_routers,
 )
+from ansible_collections.launchbay.webstack.plugins.module_utils._traefik_api import TraefikAPI, TraefikAPIError
 
 ROUTERS = {
     "shop-shop-example-com": {"rule": "Host(`shop.example.com`)", "entryPoints": ["websecure"], "service": "shop",
@@ -27,6 +28,9 @@ class FakeTraefik:
 
     def __init__(self, path, lag=2, down=0):
         self.path, self.lag, self.down, self.polls = path, lag, down, 0
+
+    def headers(self):
+        return {}
 
     def get(self, api_path):
         self.polls += 1
@@ -116,3 +120,13 @@ def test_a_torn_file_counts_as_on_and_is_rewritten(tmp_path):
     assert mode.current() == ({}, None)
     assert mode.apply("on")["changed"]
     assert mode.current()[0] == maintenance_routers(ROUTERS, "launchbay-maintenance@file", ["/health"])
+
+
+def test_an_unreadable_api_token_fails_at_once(tmp_path):
+    path = str(tmp_path / "maintenance-shop.yml")
+    clock = Clock()
+    mode = MaintenanceMode(path, ROUTERS, "launchbay-maintenance@file", api=TraefikAPI("http://127.0.0.1:8099", str(tmp_path / "missing")),
+                           timeout=30, clock=clock.time, sleep=clock.sleep)
+    with pytest.raises(TraefikAPIError, match="cannot read Traefik's API token"):
+        mode.apply("on")
+    assert clock.now == 0
