@@ -98,7 +98,8 @@ class LoadGenerator(object):
                 resp.read()
                 version = resp.getheader(self.version_header)
                 if resp.status >= 400:
-                    failure = "HTTP %d" % resp.status
+                    # a 503 with Retry-After is the maintenance page (or an app that says when to come back)
+                    failure = "HTTP %d%s" % (resp.status, " Retry-After" if resp.getheader("Retry-After") else "")
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
@@ -131,6 +132,7 @@ class LoadGenerator(object):
             lat = list(self.latencies)
             elapsed = (self.stopped or time.monotonic()) - self.started
             reasons = {}
+            unserved = [offset for offset, _reason in self.failures]
             for _offset, reason in self.failures:
                 reasons[reason] = reasons.get(reason, 0) + 1
             return {
@@ -138,6 +140,9 @@ class LoadGenerator(object):
                 "failed": len(self.failures),
                 "failure_reasons": reasons,
                 "first_failures": self.failures[:10],
+                # from the first to the last request that could not be served (seconds since the start)
+                "unserved": [round(min(unserved), 2), round(max(unserved), 2)] if unserved else None,
+                "unserved_seconds": round(max(unserved) - min(unserved), 2) if unserved else 0.0,
                 "seconds": round(elapsed, 2),
                 "rate": round(self.sent / elapsed, 1) if elapsed else 0,
                 "p50_ms": round(percentile(lat, 0.50) * 1000, 1) if lat else None,

@@ -140,7 +140,9 @@ def known_schema_version():
 
 class Database:
     """A tiny connection pool that throws away broken connections, so the app
-    reconnects by itself once PostgreSQL is back."""
+    reconnects by itself once PostgreSQL is back. A pooled connection is pinged before use
+    (like SQLAlchemy's pool_pre_ping): one the server closed while it waited (a restart, the
+    database switched under the app by a restore) is replaced before the request's query."""
 
     def __init__(self, url, size=8):
         self.url = url
@@ -151,18 +153,32 @@ class Database:
         conn.autocommit = True
         return conn
 
-    def run(self, func):
+    @staticmethod
+    def _close(conn):
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - the connection is gone anyway
+            pass
+
+    def _checkout(self):
         try:
             conn = self.pool.get_nowait()
         except queue.Empty:
-            conn = self._connect()
+            return self._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return conn
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            self._close(conn)
+            return self._connect()
+
+    def run(self, func):
+        conn = self._checkout()
         try:
             result = func(conn)
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - the connection is gone anyway
-                pass
+            self._close(conn)
             raise
         try:
             self.pool.put_nowait(conn)

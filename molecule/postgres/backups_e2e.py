@@ -172,6 +172,40 @@ def step(title):
     print("== %s" % title, flush=True)
 
 
+QUEUE_SEGMENTS = 3  # the scenario's backups_pitr_archive_queue_max (48MiB) in 16 MiB WAL segments
+
+
+def waiting_wal():
+    return int(on_host("docker", "exec", "launchbay_postgres", "sh", "-c",
+                       "ls /var/lib/postgresql/data/pg_wal/archive_status | grep -c '[.]ready$' || true").strip())
+
+
+def wal_past_the_queue_limit(limit=300):
+    """S3 away, one WAL segment written every ~2 s: the segments waiting in pg_wal go past the
+    queue limit, then pgBackRest drops them and pg_wal shrinks back; PostgreSQL never restarts
+    (the asynchronous archive-push's failing exit must not look like a crashed backend)."""
+    postmaster = sql("SELECT pg_postmaster_start_time()", "postgres")
+    began, peak, written = time.monotonic(), 0, 0
+    while True:
+        sql("INSERT INTO wal_fill SELECT generate_series(1, 1000)")
+        sql("SELECT pg_switch_wal()", "postgres")
+        written += 1
+        waiting = waiting_wal()
+        peak = max(peak, waiting)
+        if peak > QUEUE_SEGMENTS and waiting <= QUEUE_SEGMENTS:
+            break
+        assert time.monotonic() - began < limit, (
+            "pg_wal did not shrink within %d s: %d segments wait (peak %d, queue limit %d)" % (limit, waiting, peak, QUEUE_SEGMENTS))
+        time.sleep(2)
+    assert sql("SELECT pg_postmaster_start_time()", "postgres") == postmaster, "PostgreSQL restarted while S3 was away"
+    dropped = on_host("docker", "exec", "launchbay_postgres", "sh", "-c",
+                      "grep -c 'WARN: dropped WAL file' /tmp/launchbay-archive-push-async.log || true").strip()
+    assert int(dropped) >= QUEUE_SEGMENTS, "pgBackRest's log names %s dropped segments" % dropped
+    return ("S3 cut under a write load (%d WAL segments in %.0f s, queue limit %d): at most %d segments waited in pg_wal, "
+            "then pgBackRest dropped %s and pg_wal shrank to %d; PostgreSQL never restarted"
+            % (written, time.monotonic() - began, QUEUE_SEGMENTS, peak, dropped, waiting))
+
+
 def main(inventory):
     figures = []
     step("1 rows A through the app; backup.yml")
@@ -393,11 +427,20 @@ def main(inventory):
         on_host("systemctl", "start", "launchbay-backup-archive-check.service", check=False)
         wal_alerts = [a for a in hook_lines()[seen_wal:] if "WAL archiving is failing" in a["text"]]
         assert wal_alerts and "cannot reach past" in wal_alerts[0]["text"], hook_lines()[seen_wal:]
+        # FAULT s3-cut-wal (a write load past the queue limit)
+        step("9a S3 still away under a write load: pgBackRest drops WAL past the queue limit, pg_wal stays bounded")
+        figures.append(wal_past_the_queue_limit())
     finally:
         on_host("docker", "network", "connect", "launchbay_egress", "s3")
+    # archiving catches up; the check now names the dropped WAL until a full base backup covers it
+    gap = archive_check_until(lambda res: "pgBackRest dropped" in res.stdout and "is failing" not in res.stdout, 240)
+    assert gap.returncode != 0 and "take a full base backup now" in gap.stdout, gap.stdout
+    on_host("docker", "exec", "-u", "postgres", "launchbay_postgres", *TOOL, "pitr-backup", "--type", "full")
     caught_up = archive_check_until(lambda res: res.returncode == 0, 240)
-    figures.append("S3 cut during WAL archiving: alert '%s'; archiving caught up after S3 returned (%s archived)"
-                   % (wal_alerts[0]["text"][:150], json.loads(caught_up.stdout)["archiver"]["last_archived_wal"]))
+    figures.append("S3 cut during WAL archiving: alert '%s'; archiving caught up after S3 returned (%s archived); "
+                   "the dropped WAL reported ('%s') until a full base backup"
+                   % (wal_alerts[0]["text"][:150], json.loads(caught_up.stdout)["archiver"]["last_archived_wal"],
+                      gap.stdout.strip()[:120]))
 
     # (the archive-check timer may alert about the same outage meanwhile: its own job)
     alerts = [a for a in hook_lines()[seen:] if a["job"] == "logical"]

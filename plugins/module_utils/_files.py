@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -20,10 +21,25 @@ def read_json(path, missing=None):
         return missing
 
 
-def write_atomically(path, text, mode=0o644, prefix=".launchbay-"):
+def write_atomically(path, text, mode=0o644, prefix=".launchbay-", staging_dir=None):
     """Replace `path` with `text` in one rename: a reader sees the old file or the new one,
-    never half of one. The temporary file is removed when anything fails."""
+    never half of one. The temporary file is removed when anything fails.
+
+    `staging_dir` (on the same filesystem) holds the temporary file instead of the target's
+    folder: for a folder a program watches (Traefik's file provider reloads at the temporary
+    file's creation, then holds the real change back for its 2 s throttle). When the rename
+    across folders is not possible (another filesystem), the file is staged beside the target."""
     directory = os.path.dirname(path) or "."
+    if staging_dir is not None:
+        try:
+            return _write_via(staging_dir, path, text, mode, prefix)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOENT, errno.EACCES, errno.EPERM):
+                raise
+    return _write_via(directory, path, text, mode, prefix)
+
+
+def _write_via(directory, path, text, mode, prefix):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

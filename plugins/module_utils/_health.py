@@ -59,22 +59,53 @@ def _hopeless(container):
     return container.get("RestartCount", 0) >= 3
 
 
+def http_status(url, timeout=1):
+    """The status of a GET of `url`, 0 when nothing answers (refused, reset, timed out)."""
+    from ansible.module_utils.urls import open_url
+    from urllib.error import HTTPError
+
+    try:
+        return open_url(url, timeout=timeout, follow_redirects="none").status
+    except HTTPError as exc:
+        return exc.code
+    except Exception:  # pylint: disable=broad-exception-caught  # not up yet
+        return 0
+
+
+def http_probe(path, port, networks=(), status=http_status):
+    """probe(container) for wait_healthy: the app's health `path` on `port`, asked directly on
+    the container's address (on the first of `networks` it is attached to), answers 200."""
+    def probe(container):
+        addresses = (container.get("NetworkSettings") or {}).get("Networks") or {}
+        address = next((addresses[n] for n in networks if n in addresses), None) or next(iter(addresses.values()), {})
+        ip = (address or {}).get("IPAddress")
+        return bool(ip) and status("http://%s:%d%s" % (ip, port, path)) == 200
+
+    return probe
+
+
 def wait_healthy(client, names, timeout, require="healthy", clock=time.time, sleep=time.sleep, fail_fast=True, probe=None):
     """Poll with backoff until every container in `names` is ready or `timeout` seconds pass.
 
     Returns (ok, {name: container_state}). With fail_fast, a container whose health is
     `unhealthy` or that exited ends the wait early: it will not recover on its own.
     `probe(container)`, when given, is the app's own health check asked directly: a running
-    container it passes is ready at once, not at Docker's next health check tick.
+    container it passes is ready at once, not at Docker's next health check tick. With
+    require="answering" only the probe counts: Docker's last verdict may be older than the
+    change being waited for (a database switched under a running app).
     """
+    if require == "answering" and probe is None:
+        raise ValueError("require=answering needs a probe")
     deadline = clock() + timeout
     delay = 0.1 if probe else 0.25
     ready = set()
     while True:
         found = dict((name, client.inspect(name)) for name in names)
         for name, container in found.items():
-            if name not in ready and (is_ready(container, require) or (
-                    probe is not None and is_ready(container, "running") and not _hopeless(container) and probe(container))):
+            if name in ready:
+                continue
+            probed = probe is not None and is_ready(container, "running") and not _hopeless(container)
+            if (require != "answering" and is_ready(container, require)) or (probed and probe(container)):
                 ready.add(name)
         if all(name in ready for name in found):
             return True, dict((n, container_state(c)) for n, c in found.items())

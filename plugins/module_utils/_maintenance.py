@@ -46,8 +46,10 @@ class MaintenanceMode(object):
     """Turn one app's maintenance routing on or off; `api` is a TraefikAPI."""
 
     def __init__(self, path, routers, service, except_paths=(), api=None, timeout=30,
-                 clock=time.time, sleep=time.sleep):
+                 clock=time.time, sleep=time.sleep, ready_urls=(), status=None):
         self.path = path
+        self.ready_urls = list(ready_urls)
+        self.status = status  # url -> HTTP status (0 when nothing answers), for ready_urls
         self.routers = maintenance_routers(routers, service, except_paths)
         self.api = api
         self.timeout = timeout
@@ -79,18 +81,37 @@ class MaintenanceMode(object):
             changed = routers != self.routers
             since = since if (since and routers is not None) else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             if changed and not check_mode:
-                write_atomically(self.path, self.render(since), 0o644, prefix=".maintenance-")
+                write_atomically(self.path, self.render(since), 0o644, prefix=".maintenance-",
+                                 staging_dir=os.path.dirname(os.path.dirname(self.path)))
             if not check_mode:
                 self.wait(sorted(self.routers), present=True)
         else:
             changed = routers is not None
             if changed and not check_mode:
+                self.wait_ready()
                 os.unlink(self.path)
             if not check_mode:
                 self.wait(sorted(set(routers or {}) | set(self.routers)), present=False)
             since = None
         return {"changed": changed, "state": state, "since": since,
                 "before": "on" if routers is not None else "off", "after": state}
+
+    def wait_ready(self):
+        """Until each of ready_urls answers 200 (the replicas, asked directly, on whatever changed
+        under them): the page stays up until then, and stays up when the timeout passes."""
+        deadline = self.clock() + self.timeout
+        delay = 0.05
+        pending = list(self.ready_urls)
+        while pending:
+            answers = dict((url, self.status(url)) for url in pending)
+            pending = [url for url, code in answers.items() if code != 200]
+            if not pending:
+                return
+            if self.clock() >= deadline:
+                raise MaintenanceError("maintenance stays on: not answering 200 within %ss: %s" % (
+                    self.timeout, ", ".join("%s (%s)" % (url, answers[url] or "no answer") for url in pending)))
+            self.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
 
     def wait(self, names, present):
         """Until Traefik's API shows each router in `names` enabled (or none of them)."""
@@ -117,4 +138,4 @@ class MaintenanceMode(object):
                 raise MaintenanceError("Traefik did not %s the maintenance routers within %ss (last seen: %s)" % (
                     "enable" if present else "drop", self.timeout, json.dumps(seen, sort_keys=True)[:600]))
             self.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+            delay = min(delay * 1.5, 0.1)  # a local API: the page's window ends when it shows

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 
@@ -26,6 +27,7 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._files import w
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import (
     container_state,
     describe_states,
+    http_probe,
     wait_healthy,
 )
 from ansible_collections.launchbay.webstack.plugins.module_utils._traefik_api import TraefikAPI, TraefikAPIError, http_get_json
@@ -188,7 +190,7 @@ class TraefikRotation(object):
         text = self.render(names)
         if text == self.read():
             return False
-        write_atomically(self.path, text, 0o644, prefix=".rolling-")
+        write_atomically(self.path, text, 0o644, prefix=".rolling-", staging_dir=os.path.dirname(os.path.dirname(self.path)))
         return True
 
     def observe(self):
@@ -214,7 +216,7 @@ class TraefikRotation(object):
         want = [self.url(n) for n in present]
         gone = [self.url(n) for n in absent]
         deadline = self.clock() + self.timeout
-        delay = 0.2
+        delay = 0.05
         while True:
             servers, status = self.observe()
             if servers is not None:
@@ -229,7 +231,7 @@ class TraefikRotation(object):
                         "route to %s" % ", ".join(present) if present else "stop routing to %s" % ", ".join(absent),
                         self.timeout, self.service, self.api_url, json.dumps(self.last_seen, sort_keys=True)[:800]))
             self.sleep(delay)
-            delay = min(delay * 1.5, 2)
+            delay = min(delay * 1.5, 0.25)  # Traefik's API on this host: the rollout waits for nothing else
 
 
 class RollingUpdate(object):
@@ -309,30 +311,7 @@ class RollingUpdate(object):
         path = ((getattr(self.rotation, "health", None) or {}).get("path") if self.rotation is not None else None) or ""
         if not path.startswith("/"):
             return None
-        networks = list(self.spec.networks or [])
-
-        def probe(container):
-            addresses = ((container.get("NetworkSettings") or {}).get("Networks") or {})
-            address = (addresses.get(networks[0]) if networks else None) or next(iter(addresses.values()), {})
-            ip = (address or {}).get("IPAddress")
-            if not ip:
-                return False
-            return self.http_status("http://%s:%d%s" % (ip, self.rotation.port, path)) == 200
-
-        return probe
-
-    @staticmethod
-    def http_status(url):
-        """The status of a GET of `url` (1 s timeout), 0 when nothing answers."""
-        from ansible.module_utils.urls import open_url
-        from urllib.error import HTTPError
-
-        try:
-            return open_url(url, timeout=1, follow_redirects="none").status
-        except HTTPError as exc:
-            return exc.code
-        except Exception:  # refused, reset, timeout: not up yet
-            return 0
+        return http_probe(path, self.rotation.port, list(self.spec.networks or [])[:1])
 
     def summary(self, plan):
         return {

@@ -28,10 +28,23 @@ options:
     type: int
     default: 120
   require:
-    description: V(healthy) (Docker's health check passes) or V(running).
+    description:
+      - V(healthy) (Docker's health check passes), V(running), or V(answering) (the app's health path,
+        O(probe_path), answers 200 now, asked directly: for a change Docker's last verdict predates,
+        such as a database switched under a running app).
+      - With O(probe_path) set, V(healthy) also counts a container that answers before Docker's next check.
     type: str
-    choices: [healthy, running]
+    choices: [healthy, running, answering]
     default: healthy
+  probe_path:
+    description: The app's health path (like V(/health)), asked on each container's own address.
+    type: str
+  probe_port:
+    description: The port O(probe_path) is served on. Required with O(probe_path).
+    type: int
+  probe_network:
+    description: The Docker network whose address of the container is asked (the first attached one when unset).
+    type: str
   fail_fast:
     description: Stop waiting as soon as a container cannot become healthy by waiting.
     type: bool
@@ -51,6 +64,14 @@ EXAMPLES = r"""
   launchbay.webstack.health_wait:
     containers: [launchbay_postgres]
     timeout: 120
+
+- name: Wait until the replicas answer their health path on the database they were just switched to
+  launchbay.webstack.health_wait:
+    containers: [demo-1a2b3c4d-1, demo-1a2b3c4d-2]
+    require: answering
+    probe_path: /health
+    probe_port: 8000
+    timeout: 60
 """
 
 RETURN = r"""
@@ -69,7 +90,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
-from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, wait_healthy
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, http_probe, wait_healthy
 
 
 def main():
@@ -77,19 +98,29 @@ def main():
         argument_spec=dict(
             containers=dict(type="list", elements="str", required=True),
             timeout=dict(type="int", default=120),
-            require=dict(type="str", default="healthy", choices=["healthy", "running"]),
+            require=dict(type="str", default="healthy", choices=["healthy", "running", "answering"]),
             fail_fast=dict(type="bool", default=True),
+            probe_path=dict(type="str"),
+            probe_port=dict(type="int"),
+            probe_network=dict(type="str"),
             **DOCKER_ARGUMENT_SPEC
         ),
+        required_together=[("probe_path", "probe_port")],
+        required_if=[("require", "answering", ("probe_path", "probe_port"))],
         supports_check_mode=True,
     )
     params = module.params
     if not params["containers"]:
         module.fail_json(msg="containers must name at least one container")
+    if params["probe_path"] is not None and not params["probe_path"].startswith("/"):
+        module.fail_json(msg="probe_path must start with '/', like /health (found %r)" % params["probe_path"])
+    probe = None
+    if params["probe_path"]:
+        probe = http_probe(params["probe_path"], params["probe_port"], [params["probe_network"]] if params["probe_network"] else [])
     started = time.time()
     try:
         ok, states = wait_healthy(DockerClient.from_params(params), params["containers"], params["timeout"],
-                                  require=params["require"], fail_fast=params["fail_fast"])
+                                  require=params["require"], fail_fast=params["fail_fast"], probe=probe)
     except DockerError as exc:
         module.fail_json(msg=str(exc))
     waited = round(time.time() - started, 1)

@@ -55,9 +55,17 @@ options:
     type: path
     default: ""
   timeout:
-    description: Seconds to wait for Traefik to show the change.
+    description: Seconds to wait for Traefik to show the change (and, with O(ready_urls), for them to answer).
     type: int
     default: 30
+  ready_urls:
+    description:
+      - With O(state=off), URLs that must answer 200 before the page is lifted, like each replica's health path on
+        its own address after a change under the running app (a database switched by a restore).
+      - When one does not answer within O(timeout), the module fails and maintenance stays on.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - launchbay.webstack.attributes
@@ -102,6 +110,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import http_status
 from ansible_collections.launchbay.webstack.plugins.module_utils._maintenance import MaintenanceError, MaintenanceMode
 from ansible_collections.launchbay.webstack.plugins.module_utils._traefik_api import TraefikAPI, TraefikAPIError
 
@@ -118,13 +127,15 @@ def main():
             api_url=dict(type="str", default="http://127.0.0.1:8099"),
             api_token_file=dict(type="path", default=""),
             timeout=dict(type="int", default=30),
+            ready_urls=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     params = module.params
     path = os.path.join(params["dynamic_dir"], "maintenance-%s.yml" % params["app"])
     manager = MaintenanceMode(path, params["routers"], params["service"], params["except_paths"],
-                              api=TraefikAPI(params["api_url"], params["api_token_file"]), timeout=params["timeout"])
+                              api=TraefikAPI(params["api_url"], params["api_token_file"]), timeout=params["timeout"],
+                              ready_urls=params["ready_urls"], status=http_status)
     if params["state"] == "query":
         routers, since = manager.current()
         module.exit_json(changed=False, state="off" if routers is None else "on", since=since, routers=routers or {})

@@ -165,7 +165,7 @@ def cmd_archive_check(cfg, args, client=None):
     for key in ("last_archived_time", "last_failed_time", "now"):
         stats[key] = float(stats[key])
     problems = archive_problems(stats, args.max_lag_minutes * 60)
-    log = os.path.join(cfg.pgbackrest.get("log_path") or "/tmp/pgbackrest-log",
+    log = os.path.join(cfg.pgbackrest.get("log_path") or "/tmp",
                        "%s-archive-push-async.log" % cfg.pgbackrest["stanza"])
     try:
         with open(log, encoding="utf-8", errors="replace") as handle:

@@ -1,4 +1,6 @@
-from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, is_ready, wait_healthy
+import pytest
+
+from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, http_probe, is_ready, wait_healthy
 
 
 class Clock(object):
@@ -78,3 +80,33 @@ def test_the_probe_does_not_rescue_a_hopeless_container():
     ok, _states = wait_healthy(Engine([container(health="unhealthy")]), ["web-1"], 30, clock=clock, sleep=clock.sleep,
                                probe=lambda found: True)
     assert not ok
+
+
+def test_answering_ignores_dockers_old_verdict_and_waits_for_the_probe():
+    clock = Clock()
+    answers = iter([False, False, True])  # the app's pooled connections to the old database fail first
+    ok, _states = wait_healthy(Engine([container(health="healthy")]), ["web-1"], 30, require="answering",
+                               clock=clock, sleep=clock.sleep, probe=lambda found: next(answers))
+    assert ok and clock.now > 0.2
+
+
+def test_answering_times_out_when_the_probe_never_passes():
+    clock = Clock()
+    ok, states = wait_healthy(Engine([container(health="healthy")]), ["web-1"], 5, require="answering",
+                              clock=clock, sleep=clock.sleep, probe=lambda found: False)
+    assert not ok and clock.now >= 5 and states["web-1"]["status"] == "running"
+
+
+def test_answering_needs_a_probe():
+    with pytest.raises(ValueError):
+        wait_healthy(Engine([container()]), ["web-1"], 5, require="answering")
+
+
+def test_http_probe_asks_the_containers_address_on_the_named_network():
+    asked = []
+    found = container()
+    found["NetworkSettings"] = {"Networks": {"other": {"IPAddress": "10.0.9.9"}, "launchbay_public": {"IPAddress": "10.0.0.7"}}}
+    probe = http_probe("/health", 8000, ["launchbay_public"], status=lambda url: asked.append(url) or 200)
+    assert probe(found) and asked == ["http://10.0.0.7:8000/health"]
+    assert not http_probe("/health", 8000, status=lambda url: 503)(found)
+    assert not http_probe("/health", 8000, status=lambda url: 200)(container())  # no address: not answering

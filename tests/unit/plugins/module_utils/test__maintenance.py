@@ -130,3 +130,31 @@ def test_an_unreadable_api_token_fails_at_once(tmp_path):
     with pytest.raises(TraefikAPIError, match="cannot read Traefik's API token"):
         mode.apply("on")
     assert clock.now == 0
+
+
+
+def paused(tmp_path, status, timeout=30):
+    path = str(tmp_path / "maintenance-shop.yml")
+    clock = Clock()
+    mode = MaintenanceMode(path, ROUTERS, "launchbay-maintenance@file", ["/health"], api=FakeTraefik(path), timeout=timeout,
+                           clock=clock.time, sleep=clock.sleep, ready_urls=["http://10.0.0.7:8000/health", "http://10.0.0.8:8000/health"],
+                           status=status)
+    mode.apply("on")
+    return mode, path, clock
+
+
+def test_off_lifts_the_page_only_once_every_ready_url_answers(tmp_path):
+    answers = {"http://10.0.0.7:8000/health": iter([503, 0, 200]), "http://10.0.0.8:8000/health": iter([200])}
+    asked = []
+    mode, path, clock = paused(tmp_path, lambda url: asked.append(url) or next(answers[url]))
+    began = clock.now
+    assert mode.apply("off")["changed"] and not os.path.exists(path)
+    assert asked.count("http://10.0.0.7:8000/health") == 3 and asked.count("http://10.0.0.8:8000/health") == 1
+    assert clock.now > began  # it waited for the first replica
+
+
+def test_off_keeps_the_page_when_a_replica_never_answers(tmp_path):
+    mode, path, _clock = paused(tmp_path, lambda url: 503 if "10.0.0.7" in url else 200, timeout=5)
+    with pytest.raises(MaintenanceError, match=r"maintenance stays on: .*10\.0\.0\.7:8000/health \(503\)"):
+        mode.apply("off")
+    assert os.path.exists(path) and mode.current()[0]
