@@ -4,15 +4,18 @@
 1. ours: the app role's health-gated rolling update (benchmarks/rolling.yml), 2 replicas
    of the demo app behind Traefik (demo.launchbay.test);
 2. the baseline: the naive community.docker.docker_container recreate most playbooks do
-   (benchmarks/naive.yml), one container routed by Traefik labels (naive.launchbay.test).
+   (benchmarks/naive.yml), one container behind a fixed Traefik route (naive.launchbay.test).
 
 Both switch between launchbay-lab/demo-app:v1 and :v2 on this machine's local stack
 (lab/deploy-local.sh sets it up first), with the load generator of lab/loadgen.py sending
 --rate requests/s to 127.0.0.1:443. Printed for each: requests sent, failed requests,
 p50/p99 latency, rollout wall time, and its ratio to the app's own start-to-healthy time
-(the floor: a container of the same image, started and polled until Docker says healthy).
+(the floor: a container of the same image, started and polled until its /health answers 200).
 
-    ./benchmarks/rollout.py [--rate 100] [--no-setup]
+    ./benchmarks/rollout.py [--rate 100] [--replicas 2 4] [--no-setup]
+    ./benchmarks/rollout.py --short --no-setup    the test command's run: 2 replicas, 50 requests/s,
+                                                  back to the first version at the end; exits 1 when
+                                                  our rollout failed a request (no timing assertion)
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "lab"))
@@ -30,6 +35,7 @@ from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-po
 
 CA = os.path.join(os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme")), "pebble-root.pem")
 IMAGE = "launchbay-lab/demo-app:%s"
+DRAIN = 2.0  # app_drain_delay's default: the issue's budget is 1.5 x the floor plus the drain
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
            PATH=os.path.join(REPO, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""))
 
@@ -50,15 +56,38 @@ def playbook(name, version, *extra):
                 "-e", "bench_image=%s" % (IMAGE % version), *extra])
 
 
+STEP = re.compile(r"Roll the replicas over to the release -+ ([0-9.]+)s")
+
+
+def rolling(version, *extra):
+    """The rolling playbook; returns the seconds of its rollout step (the rolling_update module)."""
+    out = run(["env", "ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks", "ansible-playbook", "benchmarks/rolling.yml",
+               "-i", "inventories/local", "-e", "app_version=%s" % version, *extra])
+    found = STEP.search(out)
+    return float(found.group(1)) if found else None
+
+
+def replica_spec():
+    replica = run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"]).split()[0]
+    return docker_json("inspect", replica)[0]
+
+
+def naive(version):
+    """The baseline with the replicas' own secret files and user (the app role's current secret set)."""
+    spec = replica_spec()
+    secrets = [b.split(":")[0] for b in spec["HostConfig"]["Binds"] if ":/run/secrets" in b][0]
+    return playbook("naive", version, "-e", "bench_secrets_dir=%s" % secrets, "-e", "bench_user=%s" % (spec["Config"]["User"] or "0"))
+
+
 def demo_version():
     names = run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"]).split()
     return docker_json("inspect", names[0])[0]["Config"]["Labels"]["launchbay.image"].rsplit(":", 1)[1]
 
 
 def start_to_healthy(version, samples=3):
-    """Seconds from `docker start` to Docker reporting healthy, for a copy of a replica."""
-    replica = run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"]).split()[0]
-    spec = docker_json("inspect", replica)[0]
+    """Seconds from `docker start` to the app's first 200 on /health (asked on the container's
+    address every 50 ms), for a copy of a replica: the app's own start time, the floor."""
+    spec = replica_spec()
     times = []
     for _sample in range(samples):
         run(["docker", "rm", "-f", "bench-floor"])
@@ -67,18 +96,21 @@ def start_to_healthy(version, samples=3):
             cmd += ["-e", item]
         for bind in spec["HostConfig"]["Binds"]:
             cmd += ["-v", bind]
-        check = spec["Config"]["Healthcheck"]
-        cmd += ["--health-cmd", " ".join(check["Test"][1:]), "--health-interval", "%ds" % (check["Interval"] // 10 ** 9),
-                "--health-retries", str(check["Retries"]), "--health-start-period", "%ds" % (check["StartPeriod"] // 10 ** 9),
-                IMAGE % version]
-        run(cmd)
+        if spec["Config"]["User"]:
+            cmd += ["--user", spec["Config"]["User"]]
+        run(cmd + [IMAGE % version])
         run(["docker", "network", "connect", "launchbay_internal", "bench-floor"])
         began = time.monotonic()
         run(["docker", "start", "bench-floor"])
+        address = docker_json("inspect", "bench-floor")[0]["NetworkSettings"]["Networks"]["launchbay_public"]["IPAddress"]
         while time.monotonic() - began < 120:
-            if docker_json("inspect", "bench-floor")[0]["State"].get("Health", {}).get("Status") == "healthy":
-                break
-            time.sleep(0.1)
+            try:
+                with urllib.request.urlopen("http://%s:8000/health" % address, timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.05)
         times.append(time.monotonic() - began)
     run(["docker", "rm", "-f", "bench-floor"])
     return sorted(times)[len(times) // 2]
@@ -100,49 +132,72 @@ def measure(label, host, action, rate, floor):
     gen = LoadGenerator(host, CA, rate=rate, workers=max(4, int(rate // 12)), max_seconds=900).start()
     time.sleep(3)
     began = time.monotonic()
-    action()
+    step = action()
     wall = time.monotonic() - began
+    step = step if isinstance(step, float) else wall
     time.sleep(3)
     load = gen.stop()
     versions = [v for _t, v in load["versions"]]
     return {
         "method": label, "sent": load["sent"], "failed": load["failed"], "rate": load["rate"], "p50_ms": load["p50_ms"],
-        "p99_ms": load["p99_ms"], "rollout_s": round(wall, 1), "ratio_to_floor": round(wall / floor, 1),
+        "p99_ms": load["p99_ms"], "playbook_s": round(wall, 1), "rollout_s": round(step, 1),
+        "ratio_to_floor": round(step / floor, 1), "budget_s": round(1.5 * floor + DRAIN, 1),
         "served": "%s -> %s" % (versions[0], versions[-1]) if versions else "-", "failures": load["failure_reasons"],
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--rate", type=float, default=100, help="requests per second (default 100)")
+    parser.add_argument("--rate", type=float, default=None, help="requests per second (default 100, 50 with --short)")
+    parser.add_argument("--replicas", type=int, nargs="+", default=None, help="replica counts to roll (default 2 4; 2 with --short)")
     parser.add_argument("--no-setup", action="store_true", help="the local stack is already deployed")
+    parser.add_argument("--short", action="store_true", help="the test command's quick run (see above)")
     args = parser.parse_args()
+    rate = args.rate or (50 if args.short else 100)
+    counts = args.replicas or ([2] if args.short else [2, 4])
     if not args.no_setup:
         print("[bench] deploying the local stack (lab/deploy-local.sh)", flush=True)
         run([os.path.join(REPO, "lab", "deploy-local.sh")], timeout=1800)
-    current = demo_version()
-    target = "v2" if current != "v2" else "v1"
-    print("[bench] both apps on %s, rolling to %s at %.0f requests/s" % (current, target, args.rate), flush=True)
-    playbook("naive", current)
+    first = current = demo_version()
+    print("[bench] both apps on %s at %.0f requests/s; replicas: %s" % (current, rate, counts), flush=True)
+    naive(current)
     wait_tls("naive.launchbay.test")
-    floor = start_to_healthy(target)
-    print("[bench] start-to-healthy of %s (median of 3): %.1f s" % (IMAGE % target, floor), flush=True)
-    rows = [
-        measure("rolling_update (2 replicas)", "demo.launchbay.test", lambda: playbook("rolling", target), args.rate, floor),
-        measure("naive docker_container recreate", "naive.launchbay.test", lambda: playbook("naive", target), args.rate, floor),
-    ]
-    run(["docker", "rm", "-f", "bench-naive"])
+    floor = start_to_healthy("v2" if current != "v2" else "v1", samples=1 if args.short else 3)
+    print("[bench] start-to-healthy of the demo app (median of %d): %.1f s" % (1 if args.short else 3, floor), flush=True)
+    rows = []
+    try:
+        for count in counts:
+            replicas = "-e app_replicas=%d" % count
+            if count != 2:  # scale first, at the same version (not measured)
+                rolling(current, *replicas.split())
+            target = "v2" if current != "v2" else "v1"
+            rows.append(measure("rolling_update (%d replicas)" % count, "demo.launchbay.test",
+                                lambda: rolling(target, *replicas.split()), rate, floor))
+            current = target
+        other = "v2" if first != "v2" else "v1"  # the naive container runs `first`
+        rows.append(measure("naive docker_container recreate", "naive.launchbay.test", lambda: naive(other), rate, floor))
+    finally:
+        run(["docker", "rm", "-f", "bench-naive"])
+        run(["rm", "-f", "/etc/launchbay/traefik/dynamic/bench-naive.yml"])
+        if current != first or counts[-1] != 2:
+            print("[bench] back to %s with 2 replicas" % first, flush=True)
+            rolling(first)
     print()
-    header = ("method", "sent", "failed", "req/s", "p50 ms", "p99 ms", "rollout s", "x floor", "served")
-    print("%-34s %8s %7s %8s %8s %8s %10s %12s  %s" % header)
+    header = ("method", "sent", "failed", "req/s", "p50 ms", "p99 ms", "playbook s", "rollout s", "x floor", "budget s", "served")
+    print("%-34s %7s %6s %6s %7s %7s %10s %9s %8s %8s  %s" % header)
     for row in rows:
-        print("%-34s %8s %7s %8s %8s %8s %10s %12s  %s" % tuple(
-            str(row[key]) for key in ("method", "sent", "failed", "rate", "p50_ms", "p99_ms", "rollout_s", "ratio_to_floor", "served")))
-    print("floor (start-to-healthy): %.1f s; rollout times are whole ansible-playbook runs" % floor)
+        print("%-34s %7s %6s %6s %7s %7s %10s %9s %8s %8s  %s" % tuple(str(row[key]) for key in (
+            "method", "sent", "failed", "rate", "p50_ms", "p99_ms", "playbook_s", "rollout_s", "ratio_to_floor", "budget_s",
+            "served")))
+    print("floor (start to the first 200 on /health): %.1f s; budget: 1.5 x floor + %.0f s drain; rollout s: the rolling_update"
+          " step (the naive recreate: its whole playbook); playbook s: the whole ansible-playbook run" % (floor, DRAIN))
     for row in rows:
         if row["failures"]:
             print("%s failures: %s" % (row["method"], row["failures"]))
     print(json.dumps({"floor_s": round(floor, 1), "rows": rows}))
+    failed = [row["method"] for row in rows if row["method"].startswith("rolling_update") and row["failed"]]
+    if failed:
+        sys.exit("failed requests during %s" % ", ".join(failed))
 
 
 if __name__ == "__main__":

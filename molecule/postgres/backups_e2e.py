@@ -259,7 +259,7 @@ def main(inventory):
     wait_healthy()
     assert notes() == all_rows, notes()
     assert app_get("/records")["count"] == 12
-    switch = flat(out).split("the switch took ")[1].split(" s")[0]
+    switch = flat(out).split("the app was paused for ")[1].split(" s")[0]
     kept = sql("SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'shop_before_restore_%'", "postgres")
     assert kept, "the previous database is kept"
     figures.append("restore latest: %.1f s, switch %s s, 12 rows, kept %s" % (seconds, switch, kept))

@@ -15,7 +15,10 @@ options:
     type: int
     default: 1
   batch_size:
-    description: Replicas replaced at a time.
+    description:
+      - Replicas replaced at a time; V(0) replaces them all at once (a surge beside the old ones).
+      - With O(memory) set, a batch is also bounded by the host's available memory (C(MemAvailable) in
+        C(/proc/meminfo)) divided by O(memory), and is at least one replica.
     type: int
     default: 1
   env:

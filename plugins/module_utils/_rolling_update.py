@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 
 from ansible.module_utils.common.text.formatters import human_to_bytes
@@ -234,15 +235,37 @@ class TraefikRotation(object):
             delay = min(delay * 1.5, 0.25)  # Traefik's API on this host: the rollout waits for nothing else
 
 
+def available_memory(meminfo="/proc/meminfo"):
+    """The host's MemAvailable in bytes, None when it cannot be read."""
+    try:
+        with open(meminfo, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def surge_size(batch_size, replicas, memory=None, available=None):
+    """Replicas started at a time: `batch_size` (0: all `replicas`), at most what the available
+    memory holds at the replicas' memory limit, and at least one."""
+    size = replicas if batch_size == 0 else min(batch_size, replicas)
+    if memory and available is not None:
+        size = min(size, available // memory)
+    return max(1, size)
+
+
 class RollingUpdate(object):
     """Replace the replicas of one app on one host. `client` is a DockerClient."""
 
     def __init__(self, client, spec, replicas, batch_size=1, health_timeout=120, drain_delay=2.0,
-                 rotation=None, check_mode=False, clock=time.time, sleep=time.sleep):
+                 rotation=None, check_mode=False, clock=time.time, sleep=time.sleep, available=available_memory):
         self.client = client
         self.spec = spec
         self.replicas = replicas
-        self.batch_size = max(1, batch_size)
+        self.batch_size = surge_size(batch_size, replicas, parse_bytes(spec.memory) if spec.memory else None,
+                                     available() if spec.memory else None)
         self.health_timeout = health_timeout
         self.drain_delay = drain_delay
         self.rotation = rotation
@@ -381,9 +404,10 @@ class RollingUpdate(object):
                         self.rotation.write(serving)
                         self.rotation.wait(absent=out)
                         self.sleep(self.drain_delay)
+                    # SIGTERM, then the container's own stop timeout to finish in-flight requests; the
+                    # batch's old replicas all at once
+                    self._stop_all(out)
                     for name in out:
-                        # SIGTERM, then the container's own stop timeout to finish in-flight requests
-                        self.client.stop(name, int(self.spec.stop_timeout or 10))
                         stopped.append(name)
                         self._log("drained and stopped %s" % name)
             for name in stopped + old_idle:
@@ -396,6 +420,28 @@ class RollingUpdate(object):
         result["replicas"] = sorted(serving)
         result["after"] = {"image": [self.spec.image], "config_hash": plan["config_hash"], "replicas": sorted(serving)}
         return result
+
+    def _stop_all(self, names):
+        timeout = int(self.spec.stop_timeout or 10)
+        if len(names) < 2:
+            for name in names:
+                self.client.stop(name, timeout)
+            return
+        errors = []
+
+        def stop(name):
+            try:
+                self.client.stop(name, timeout)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # raised below, after the others
+                errors.append(exc)
+
+        threads = [threading.Thread(target=stop, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
 
     def _restore(self, stopped, started, states):
         """Undo a failed rollout: old replicas back and routed first, then the new ones removed."""

@@ -89,8 +89,8 @@ def input_errors(params):
     errors = []
     if params["replicas"] < 1:
         errors.append("replicas must be at least 1, got %d" % params["replicas"])
-    if params["batch_size"] < 1:
-        errors.append("batch_size must be at least 1, got %d" % params["batch_size"])
+    if params["batch_size"] < 0:
+        errors.append("batch_size must be 0 (all at once) or more, got %d" % params["batch_size"])
     try:
         parse_bytes(params["memory"])
     except ValueError as exc:

@@ -30,7 +30,7 @@ options:
   require:
     description:
       - V(healthy) (Docker's health check passes), V(running), or V(answering) (the app's health path,
-        O(probe_path), answers 200 now, asked directly: for a change Docker's last verdict predates,
+        O(probe_path), answers 200 now, asked directly; for a change Docker's last verdict predates,
         such as a database switched under a running app).
       - With O(probe_path) set, V(healthy) also counts a container that answers before Docker's next check.
     type: str

@@ -259,3 +259,18 @@ def test_maintenance_mode_under_load_answers_503_with_the_page_and_restarts_noth
     assert [started_at(name) for name in ("launchbay_traefik", "launchbay_maintenance", *replicas)] == before, "nothing restarted"
     print("maintenance on/off under load: %d requests, %d answered 503 (the page), the rest 200, no other answer"
           % (load["sent"], load["failed"]))
+
+
+def test_rollout_benchmark_short_mode_has_no_failed_request(deployed_v1):
+    """The README's benchmark in its short mode (2 replicas, 50 requests/s, back to the first
+    version at the end): our rollout fails no request; the ratios are printed, not asserted."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run([os.path.join(REPO, "benchmarks", "rollout.py"), "--short", "--no-setup"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    table = res.stdout[res.stdout.index("method"):].splitlines()
+    figures = json.loads(table[-1])
+    ours = [row for row in figures["rows"] if row["method"].startswith("rolling_update")]
+    assert ours and all(row["failed"] == 0 and row["sent"] > 100 for row in ours), ours
+    print("\n".join(table[:-1]))
+    assert version() == "v1"  # back where it started

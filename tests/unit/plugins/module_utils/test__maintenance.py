@@ -132,7 +132,6 @@ def test_an_unreadable_api_token_fails_at_once(tmp_path):
     assert clock.now == 0
 
 
-
 def paused(tmp_path, status, timeout=30):
     path = str(tmp_path / "maintenance-shop.yml")
     clock = Clock()

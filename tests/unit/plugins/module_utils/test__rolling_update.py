@@ -12,9 +12,11 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update
     RollingUpdate,
     Spec,
     TraefikRotation,
+    available_memory,
     failure_message,
     parse_bytes,
     parse_duration,
+    surge_size,
 )
 
 
@@ -134,7 +136,7 @@ def env(tmp_path):
     traefik = FakeTraefik(path, log)
     original_write = TraefikRotation.write
 
-    def make(image="shop:1", replicas=2, check_mode=False, **kw):
+    def make(image="shop:1", replicas=2, check_mode=False, batch_size=1, available=lambda: None, **kw):
         rotation = TraefikRotation(path, "http://127.0.0.1:8099", "shop", 8000, routers={"r": {"rule": "Host(`a.b`)"}},
                                    health={"path": "/health"}, timeout=30, clock=clock, sleep=clock.sleep, http_get=traefik)
 
@@ -145,8 +147,8 @@ def env(tmp_path):
             return changed
 
         rotation.write = write
-        return RollingUpdate(docker, spec(image, **kw), replicas, rotation=rotation, check_mode=check_mode,
-                             clock=clock, sleep=clock.sleep, health_timeout=60)
+        return RollingUpdate(docker, spec(image, **kw), replicas, batch_size=batch_size, rotation=rotation, check_mode=check_mode,
+                             clock=clock, sleep=clock.sleep, health_timeout=60, available=available)
 
     return {"make": make, "docker": docker, "log": log, "path": path, "clock": clock}
 
@@ -196,6 +198,37 @@ def test_new_release_is_routed_before_an_old_replica_leaves_the_rotation_and_sto
     assert all(("remove", old) in log for old in first)
     # the old ones are removed only after every new one serves
     assert max(log.index(("remove", old)) for old in first) > log.index(("start", new[-1]))
+
+
+def test_a_surge_starts_every_new_replica_before_any_old_one_leaves(env):
+    first = env["make"](replicas=3).run()["started"]
+    del env["log"][:]
+    result = env["make"]("shop:2", replicas=3, batch_size=0).run()
+    new, log = result["started"], env["log"]
+    assert len(new) == 3 and serving(env) == sorted(new)
+    last_start = max(log.index(("start", name)) for name in new)
+    first_stop = min(log.index(("stop", old, 25)) for old in first)
+    assert last_start < first_stop
+    # one rotation with old and new, then one with only the new ones
+    routes = [e[1] for e in log if e[0] == "route"]
+    assert routes == [tuple(sorted(first + new)), tuple(sorted(new))]
+
+
+@pytest.mark.parametrize("batch, replicas, memory, available, size", [
+    (1, 4, None, None, 1), (0, 4, None, None, 4), (9, 4, None, None, 4),
+    (0, 4, 512, 1500, 2),   # the host's available memory holds two more replicas
+    (0, 4, 512, 100, 1),    # never less than one
+    (2, 4, 512, 10 ** 6, 2),
+])
+def test_surge_size(batch, replicas, memory, available, size):
+    assert surge_size(batch, replicas, memory, available) == size
+
+
+def test_available_memory_reads_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:        8000000 kB\nMemAvailable:    2048 kB\n")
+    assert available_memory(str(meminfo)) == 2048 * 1024
+    assert available_memory(str(tmp_path / "missing")) is None
 
 
 def test_a_release_that_never_gets_healthy_is_undone_and_the_old_replicas_keep_serving(env):
