@@ -273,9 +273,11 @@ class RollingUpdate(object):
         self.clock = clock
         self.sleep = sleep
         self.events = []
+        self.began = clock()
 
     def _log(self, message):
-        self.events.append(message)
+        """An event, with the seconds since the module began (where a rollout spends its time)."""
+        self.events.append("+%.1fs %s" % (self.clock() - self.began, message))
 
     def replicas_found(self):
         found = self.client.containers({LABEL_APP: self.spec.app, LABEL_ROLE: "app"})
