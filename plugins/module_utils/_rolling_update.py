@@ -260,7 +260,7 @@ class RollingUpdate(object):
     """Replace the replicas of one app on one host. `client` is a DockerClient."""
 
     def __init__(self, client, spec, replicas, batch_size=1, health_timeout=120, drain_delay=2.0,
-                 rotation=None, check_mode=False, clock=time.time, sleep=time.sleep, available=available_memory):
+                 rotation=None, check_mode=False, clock=time.time, sleep=time.sleep, available=available_memory, parallel=True):
         self.client = client
         self.spec = spec
         self.replicas = replicas
@@ -274,6 +274,7 @@ class RollingUpdate(object):
         self.sleep = sleep
         self.events = []
         self.began = clock()
+        self.parallel = parallel
 
     def _log(self, message):
         """An event, with the seconds since the module began (where a rollout spends its time)."""
@@ -316,8 +317,19 @@ class RollingUpdate(object):
                 return name
             index += 1
 
-    def _start(self, config_hash, taken):
-        name = self._new_name(config_hash, taken)
+    def _start_batch(self, config_hash, taken, count, started):
+        """Start `count` new replicas together; their names join `started` first, so that the
+        undo removes whatever was created when one of them fails."""
+        names = []
+        for _index in range(count):
+            name = self._new_name(config_hash, taken)
+            taken.add(name)
+            names.append(name)
+        started.extend(names)
+        self._each(lambda name: self._start(name, config_hash), names)
+        return names
+
+    def _start(self, name, config_hash):
         stale = self.client.inspect(name)
         if stale is not None:  # left over by an interrupted run: not in rotation
             self.client.remove(stale["Id"])
@@ -325,9 +337,7 @@ class RollingUpdate(object):
         for network in self.spec.networks[1:]:
             self.client.connect(network, ident, aliases=[self.spec.app])
         self.client.start(ident)
-        taken.add(name)
         self._log("started %s" % name)
-        return name
 
     def health_probe(self):
         """The app's health path, asked directly on the replica's address (the path Traefik
@@ -382,8 +392,7 @@ class RollingUpdate(object):
             serving = keep_names + old_running
             while remaining > 0 or old_running:
                 count = min(self.batch_size, remaining)
-                batch = [self._start(plan["config_hash"], taken) for _index in range(count)]
-                started.extend(batch)
+                batch = self._start_batch(plan["config_hash"], taken, count, started) if count else []
                 if batch:
                     began = self.clock()
                     ok, states = wait_healthy(self.client, batch, self.health_timeout, clock=self.clock, sleep=self.sleep,
@@ -425,19 +434,24 @@ class RollingUpdate(object):
 
     def _stop_all(self, names):
         timeout = int(self.spec.stop_timeout or 10)
-        if len(names) < 2:
+        self._each(lambda name: self.client.stop(name, timeout), names)
+
+    def _each(self, action, names):
+        """action(name) for every name, in parallel threads when there are several (each Docker API
+        call has its own connection); the first error is raised once all have finished."""
+        if len(names) < 2 or not self.parallel:
             for name in names:
-                self.client.stop(name, timeout)
+                action(name)
             return
         errors = []
 
-        def stop(name):
+        def run(name):
             try:
-                self.client.stop(name, timeout)
+                action(name)
             except Exception as exc:  # pylint: disable=broad-exception-caught  # raised below, after the others
                 errors.append(exc)
 
-        threads = [threading.Thread(target=stop, args=(name,)) for name in names]
+        threads = [threading.Thread(target=run, args=(name,)) for name in names]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -3,6 +3,7 @@ and an in-memory Traefik (the real ones are exercised by the integration tests a
 Over 300 lines: the fakes and the cases of one module, kept together."""
 
 import json
+import threading
 
 import pytest
 
@@ -20,6 +21,13 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update
 )
 
 
+def locked(method):
+    def call(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return call
+
+
 class Clock(object):
     def __init__(self):
         self.now = 0.0
@@ -35,6 +43,7 @@ class FakeDocker(object):
     """Containers become healthy `ticks` inspections after start, unless their image is in `broken`."""
 
     def __init__(self, log, broken=(), ticks=2):
+        self.lock = threading.RLock()  # the rollout starts and stops replicas in parallel threads
         self.containers_by_name = {}
         self.images = {"shop:1": {"Id": "sha256:one"}, "shop:2": {"Id": "sha256:two"}, "shop:bad": {"Id": "sha256:bad"}}
         self.broken = set(broken)
@@ -45,16 +54,19 @@ class FakeDocker(object):
     def image(self, name):
         return self.images.get(name)
 
+    @locked
     def containers(self, labels):
         return [{"Id": c["Id"]} for c in self.containers_by_name.values()
                 if all(c["Config"]["Labels"].get(k) == v for k, v in labels.items())]
 
+    @locked
     def _find(self, ident):
         for c in self.containers_by_name.values():
             if ident in (c["Id"], c["Name"].lstrip("/")):
                 return c
         return None
 
+    @locked
     def inspect(self, ident):
         c = self._find(ident)
         if c is None:
@@ -69,6 +81,7 @@ class FakeDocker(object):
                 c["State"]["Health"] = {"Status": "unhealthy", "Log": [{"Output": "HTTP 503 selftest failing"}]}
         return json.loads(json.dumps(dict((k, v) for k, v in c.items() if not k.startswith("_"))))
 
+    @locked
     def create(self, name, config):
         self.counter += 1
         ident = "id%d" % self.counter
@@ -80,20 +93,24 @@ class FakeDocker(object):
         self.log.append(("create", name))
         return ident
 
+    @locked
     def connect(self, network, ident, aliases=None):
         self.log.append(("connect", self._find(ident)["Name"].lstrip("/"), network))
 
+    @locked
     def start(self, ident):
         c = self._find(ident)
         c["State"] = {"Status": "running", "Health": {"Status": "starting"}}
         c["_polls"] = 0
         self.log.append(("start", c["Name"].lstrip("/")))
 
+    @locked
     def stop(self, ident, timeout):
         c = self._find(ident)
         c["State"] = {"Status": "exited", "ExitCode": 0}
         self.log.append(("stop", c["Name"].lstrip("/"), timeout))
 
+    @locked
     def remove(self, ident):
         c = self._find(ident)
         if c is not None:
@@ -244,6 +261,21 @@ def test_a_release_that_never_gets_healthy_is_undone_and_the_old_replicas_keep_s
     doc = json.loads(open(env["path"]).read().split("\n", 1)[1])
     assert [s["url"] for s in doc["http"]["services"]["shop"]["loadBalancer"]["servers"]] == [
         "http://%s:8000" % n for n in sorted(first)]
+
+
+def test_a_surge_that_fails_to_start_one_replica_removes_every_new_one(env):
+    first = env["make"](replicas=3).run()["started"]
+    create = env["docker"].create
+
+    def create_or_fail(name, config):
+        if name.endswith("-2"):
+            raise RuntimeError("no space left on device")
+        return create(name, config)
+
+    env["docker"].create = create_or_fail
+    with pytest.raises(RolloutError, match="no space left on device"):
+        env["make"]("shop:2", replicas=3, batch_size=0).run()
+    assert serving(env) == sorted(first) and len(env["docker"].containers_by_name) == 3
 
 
 def test_a_failure_after_an_old_replica_was_stopped_starts_it_again(env):
