@@ -42,6 +42,16 @@ def sh(*cmd, check=True):
     return res.stdout
 
 
+def pause(host, attempts=10):
+    """docker pause, tried again (bounded) when the cgroup freezer cannot freeze the host at
+    once ("unable to freeze": its processes busy in the kernel); the last error otherwise."""
+    for _attempt in range(attempts - 1):
+        if subprocess.run(["docker", "pause", host], capture_output=True, text=True, timeout=120, check=False).returncode == 0:
+            return
+        time.sleep(0.5)
+    sh("docker", "pause", host)
+
+
 def on_host(host, *cmd, check=True):
     return sh("docker", "exec", host, *cmd, check=check)
 
@@ -200,7 +210,7 @@ def main():
         while "launchbay-lab/demo-app:v2" not in images("lbm-rollout-1"):
             assert time.monotonic() < deadline and thread.is_alive(), "the first host never started v2: %s" % result
             time.sleep(0.3)
-        sh("docker", "pause", "lbm-rollout-2")
+        pause("lbm-rollout-2")
         try:
             thread.join(900)
         finally:
