@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # README command 2: every test. Installs what is missing first (Debian packages,
-# venv, Docker engine, lab images), then runs, in order:
-#   lint       yamllint and ansible-lint (production profile)
-#   sanity     ansible-test sanity on a copy of the collection
-#   unit       pytest tests/unit (plugins)
-#   integration pytest tests/integration (demo app, collection build, preflight)
-#   molecule   every scenario in molecule/
-# Prints one line per check and a final "N passed, N failed" line; exits non-zero on
-# any failure. Logs: .lab/logs/. Run a subset: lab/test.sh lint unit
+# venv, Docker engine, lab images), then runs:
+#   lint        yamllint, ansible-lint (production profile), config docs, changelog
+#   unit        pytest tests/unit (plugins)
+#   sanity      ansible-test sanity on a copy of the collection
+#   integration pytest tests/integration (the local stack, demo app, preflight, build)
+#   molecule    every scenario in molecule/ (Docker-in-Docker hosts)
+# lint and unit run first (a minute; they fail fast). The long checks then run
+# LAUNCHBAY_TEST_JOBS at a time (default 2), longest first: the integration tests
+# and each Molecule scenario are one check each, on hosts, networks and ports of
+# their own, and each spends most of its time waiting on containers, so two of
+# them share two cores well. LAUNCHBAY_TEST_JOBS=1 runs everything in order.
+# Prints one line per check with its time, the total, and "N passed, N failed";
+# exits non-zero on any failure. Logs: .lab/logs/. A subset: lab/test.sh lint unit
 source "$(dirname "$0")/lib.sh"
 
-STAGES=(lint sanity unit integration molecule)
+STAGES=(lint unit sanity integration molecule)
 [ "$#" -gt 0 ] && STAGES=("$@")
 LOG_DIR="${LAB_STATE_DIR}/logs"
+RESULTS="${LOG_DIR}/results"
+JOBS="${LAUNCHBAY_TEST_JOBS:-2}"
+# Scenarios that take longest start first (the others follow in name order).
+MOLECULE_FIRST=(postgres rollout)
 mkdir -p "${LOG_DIR}"
-PASSED=0
-FAILED=0
-FAILURES=()
+rm -rf "${RESULTS}"; mkdir -p "${RESULTS}"
 started_all=$(date +%s)
 
 bash "${LAB_DIR}/bootstrap.sh"
@@ -29,7 +36,22 @@ export ANSIBLE_COLLECTIONS_PATH="${REPO_DIR}/.collections"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 cd "${REPO_DIR}"
 
-# check NAME LOG -- command...: run one check, count it, show the log tail on failure.
+# report NAME OK BAD SECONDS LOG [DETAIL]: one result, printed in one write (checks
+# run side by side) with the log's tail on failure, and counted in ${RESULTS}.
+report() {
+  local name="$1" ok="$2" bad="$3" seconds="$4" log="$5" detail="${6:-}" text
+  printf '%s %s %s\n' "${ok}" "${bad}" "${name}" >"$(mktemp "${RESULTS}/r.XXXXXX")"
+  if [ "${bad}" -eq 0 ]; then
+    text="$(printf '[test] PASS %-40s %4ss%s' "${name}" "${seconds}" "${detail:+  (${detail})}")"
+  else
+    text="$(printf '[test] FAIL %-40s %4ss  (%slog: %s)\n' "${name}" "${seconds}" "${detail:+${detail}; }" "${log#"${REPO_DIR}"/}"
+      grep -E '^(FAILED|ERROR)' "${log}" | head -n 20 | sed 's/^/    /'
+      tail -n 40 "${log}" | sed 's/^/    /')"
+  fi
+  printf '%s\n' "${text}"
+}
+
+# check NAME LOG -- command...: run one check and report it.
 check() {
   local name="$1" log="${LOG_DIR}/$2.log" t0 rc
   shift 3
@@ -38,15 +60,7 @@ check() {
   "$@" >"${log}" 2>&1
   rc=$?
   set -e
-  if [ "${rc}" -eq 0 ]; then
-    PASSED=$((PASSED + 1))
-    printf '[test] PASS %-40s %4ss\n' "${name}" "$(($(date +%s) - t0))"
-  else
-    FAILED=$((FAILED + 1))
-    FAILURES+=("${name}")
-    printf '[test] FAIL %-40s %4ss  (log: %s)\n' "${name}" "$(($(date +%s) - t0))" "${log#"${REPO_DIR}"/}"
-    tail -n 40 "${log}" | sed 's/^/    /'
-  fi
+  report "${name}" "$((rc == 0))" "$((rc != 0))" "$(($(date +%s) - t0))" "${log}"
 }
 
 # pytest counts each test case; its junit report feeds the totals.
@@ -72,18 +86,11 @@ PY
 )"
   local ok="${counts% *}" bad="${counts#* }"
   if [ "${rc}" -ne 0 ] && [ "${bad}" -eq 0 ]; then bad=1; fi  # collection errors, no tests run
-  PASSED=$((PASSED + ok)); FAILED=$((FAILED + bad))
-  if [ "${rc}" -eq 0 ]; then
-    printf '[test] PASS %-40s %4ss  (%s tests)\n' "${name}" "$(($(date +%s) - t0))" "${ok}"
-  else
-    FAILURES+=("${name}")
-    printf '[test] FAIL %-40s %4ss  (%s passed, %s failed; log: %s)\n' "${name}" "$(($(date +%s) - t0))" "${ok}" "${bad}" "${log#"${REPO_DIR}"/}"
-    grep -E '^(FAILED|ERROR)|Error' "${log}" | head -n 20 | sed 's/^/    /'
-    tail -n 25 "${log}" | sed 's/^/    /'
-  fi
+  report "${name}" "${ok}" "${bad}" "$(($(date +%s) - t0))" "${log}" \
+    "$([ "${bad}" -eq 0 ] && echo "${ok} tests" || echo "${ok} passed, ${bad} failed")"
 }
 
-stage_lint() {
+check_lint() {
   check "yamllint" yamllint -- yamllint --strict .
   check "docs/configuration.md matches the argument specs" config-docs -- python lab/gen_config_docs.py --check
   check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline
@@ -92,7 +99,7 @@ stage_lint() {
     "cd .collections/ansible_collections/launchbay/webstack && antsibull-changelog lint && antsibull-changelog generate && git diff --exit-code CHANGELOG.md"
 }
 
-stage_sanity() {
+check_sanity() {
   # ansible-test needs the collection under ansible_collections/NAMESPACE/NAME.
   local dest="${LAB_STATE_DIR}/sanity/ansible_collections/launchbay/webstack"
   rm -rf "${LAB_STATE_DIR}/sanity"; mkdir -p "${dest}"
@@ -101,36 +108,66 @@ stage_sanity() {
   check "ansible-test sanity" sanity -- bash -c "cd '${dest}' && ansible-test sanity --local --python 3.11 --color no"
 }
 
-stage_unit() { run_pytest unit tests/unit; }
+check_unit() { run_pytest unit tests/unit; }
 
-stage_integration() { run_pytest integration tests/integration; }
+check_integration() { run_pytest integration tests/integration; }
 
+# Everything of one scenario (its hosts are named lbm-<scenario>-*, with - for _):
+# left-overs of an interrupted run, removed without touching another scenario's.
 molecule_cleanup() {
-  docker ps -aq --filter label=launchbay.test=molecule | xargs -r docker rm -f >/dev/null 2>&1 || true
-  docker volume ls -q --filter name='^lbm-' | xargs -r docker volume rm -f >/dev/null 2>&1 || true
-  docker network ls -q --filter name='^lbm-' | xargs -r docker network rm >/dev/null 2>&1 || true
+  local prefix="lbm-${1//_/-}"
+  docker ps -aq --filter label=launchbay.test=molecule --filter name="^${prefix}" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker volume ls -q --filter name="^${prefix}-" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+  docker network ls -q --filter name="^${prefix}" | xargs -r docker network rm >/dev/null 2>&1 || true
 }
 
-stage_molecule() {
+check_molecule() {
+  molecule_cleanup "$1"
+  check "molecule $1" "molecule-$1" -- molecule test -s "$1"
+  molecule_cleanup "$1"
+}
+
+molecule_scenarios() {
   local dir scenario
+  for scenario in "${MOLECULE_FIRST[@]}"; do
+    [ -f "molecule/${scenario}/molecule.yml" ] && echo "${scenario}"
+  done
   for dir in molecule/*/; do
     scenario="$(basename "${dir}")"
     [ -f "${dir}/molecule.yml" ] || continue
-    molecule_cleanup
-    check "molecule ${scenario}" "molecule-${scenario}" -- molecule test -s "${scenario}"
+    [[ " ${MOLECULE_FIRST[*]} " == *" ${scenario} "* ]] || echo "${scenario}"
   done
-  molecule_cleanup
 }
 
+# The checks asked for: lint and unit now, in order; the long ones queued for the
+# pool, longest first (sanity last: it is short and fills a gap at the end).
+wants() { [[ " ${STAGES[*]} " == *" $1 "* ]]; }
 for stage in "${STAGES[@]}"; do
-  declare -F "stage_${stage}" >/dev/null || lab_die "unknown stage '${stage}' (known: lint sanity unit integration molecule)"
-  "stage_${stage}"
+  case "${stage}" in
+    lint | unit) "check_${stage}" ;;
+    sanity | integration | molecule) ;;
+    *) lab_die "unknown stage '${stage}' (known: lint unit sanity integration molecule)" ;;
+  esac
 done
+QUEUE=()
+wants integration && QUEUE+=("check_integration")
+if wants molecule; then
+  while read -r scenario; do QUEUE+=("check_molecule ${scenario}"); done < <(molecule_scenarios)
+fi
+wants sanity && QUEUE+=("check_sanity")
+
+for job in "${QUEUE[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "${JOBS}" ]; do wait -n || true; done
+  ${job} &
+done
+wait
 
 elapsed=$(($(date +%s) - started_all))
+read -r PASSED FAILED < <(cat "${RESULTS}"/r.* 2>/dev/null | awk '{ok += $1; bad += $2} END {print ok + 0, bad + 0}')
+FAILURES="$(cat "${RESULTS}"/r.* 2>/dev/null | awk '$2 > 0 {$1 = $2 = ""; sub(/^  /, ""); print}' | paste -sd, - | sed 's/,/, /g')"
 if [ "${FAILED}" -gt 0 ]; then
-  printf '[test] failed checks: %s\n' "${FAILURES[*]}"
+  printf '[test] failed checks: %s\n' "${FAILURES}"
 fi
-printf '[test] finished in %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60))
+printf '[test] finished in %dm%02ds (%s checks at a time)\n' $((elapsed / 60)) $((elapsed % 60)) "${JOBS}"
 printf 'launchbay-tests: %d passed, %d failed\n' "${PASSED}" "${FAILED}"
 [ "${FAILED}" -eq 0 ]
