@@ -142,6 +142,10 @@ class DockerClient(object):
         body = {"Container": ident, "EndpointConfig": {"Aliases": list(aliases or [])}}
         self._call("POST", "/networks/%s/connect" % quote(network, safe=""), body=body)
 
+    def network(self, name):
+        """The network, or None when there is none."""
+        return self._call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True)
+
     def logs(self, ident, tail=20):
         raw = self._call("GET", "/containers/%s/logs" % quote(ident, safe=""),
                          {"stdout": "1", "stderr": "1", "tail": str(tail)}, raw=True)
