@@ -68,7 +68,7 @@ extends_documentation_fragment:
 notes:
   - In check mode O(state=checked) answers as usual; nothing is recorded or removed.
   - What the record cannot see (a database user dropped by hand, a package removed) is repaired by the
-    next full run: after O(max_age), or when the role is told not to skip.
+    next full run, after O(max_age) or when the role is told not to skip.
 author:
   - launchbay maintainers (@launchbay)
 """
