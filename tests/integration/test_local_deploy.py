@@ -105,6 +105,36 @@ def test_traefik_has_no_docker_socket_and_its_api_needs_the_token(deployed_v1):
     assert res.stdout.strip() == "404", res.stdout + res.stderr
 
 
+IN_FULL = [arg for role in ("docker_host", "postgres", "backups", "traefik") for arg in ("-e", "%s_skip_unchanged=false" % role)]
+SKIPPED = {"Docker host", "PostgreSQL", "Backups", "Traefik"}
+
+
+def skipped_roles(out):
+    text = " ".join(out.split())
+    return {title for title in SKIPPED if "%s: nothing changed since the last full run here" % title in text}
+
+
+def test_a_no_op_deploy_skips_the_unchanged_roles_and_a_container_stopped_by_hand_is_repaired(deployed_v1):
+    """The no-op fast path (launchbay.webstack.converged): every infrastructure role is skipped
+    when nothing it depends on changed; a container one of them runs, stopped by hand, is seen
+    and that role runs in full and starts it again."""
+    started = time.monotonic()
+    res, out = deploy()
+    seconds = time.monotonic() - started
+    assert res.returncode == 0, out[-3000:]
+    assert skipped_roles(out) == SKIPPED, [line for line in out.splitlines() if "runs in full" in line]
+    assert " changed=0 " in out.rsplit("PLAY RECAP", 1)[-1], out[-1500:]
+    subprocess.run(["docker", "stop", "-t", "1", "launchbay_maintenance"], capture_output=True, check=True, timeout=60)
+    res, out = deploy()
+    assert res.returncode == 0, out[-3000:]
+    assert skipped_roles(out) == SKIPPED - {"Traefik"}, out[-3000:]
+    assert "Traefik: runs in full, container launchbay_maintenance changed since the last full run" in " ".join(out.split())
+    running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "launchbay_maintenance"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert running == "true"
+    print("no-op deploy: %.1f s, every infrastructure role skipped; a stopped container started again by the next one" % seconds)
+
+
 def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deployed_v1, tmp_path):
     """FAULT lock-host-down. An inventory whose lock host is down (ssh to a closed port on 127.0.0.1): the run stops
     before any change, naming run_lock_host; the documented way forward (another lock host)
@@ -127,34 +157,6 @@ def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deplo
     assert " changed=0 " in recap and " failed=0 " in recap, recap
 
 
-IN_FULL = [arg for role in ("docker_host", "postgres", "backups", "traefik") for arg in ("-e", "%s_skip_unchanged=false" % role)]
-SKIPPED = {"Docker host", "PostgreSQL", "Backups", "Traefik"}
-
-
-def skipped_roles(out):
-    text = " ".join(out.split())
-    return {title for title in SKIPPED if "%s: nothing changed since the last full run here" % title in text}
-
-
-def test_a_no_op_deploy_skips_the_unchanged_roles_and_a_container_stopped_by_hand_is_repaired(deployed_v1):
-    """The no-op fast path (launchbay.webstack.converged): every infrastructure role is skipped
-    when nothing it depends on changed; a container one of them runs, stopped by hand, is seen
-    and that role runs in full and starts it again."""
-    started = time.monotonic()
-    res, out = deploy()
-    seconds = time.monotonic() - started
-    assert res.returncode == 0, out[-3000:]
-    assert skipped_roles(out) == SKIPPED, out[-3000:]
-    assert " changed=0 " in out.rsplit("PLAY RECAP", 1)[-1], out[-1500:]
-    subprocess.run(["docker", "stop", "-t", "1", "launchbay_maintenance"], capture_output=True, check=True, timeout=60)
-    res, out = deploy()
-    assert res.returncode == 0, out[-3000:]
-    assert skipped_roles(out) == SKIPPED - {"Traefik"}, out[-3000:]
-    assert "Traefik: runs in full, container launchbay_maintenance changed since the last full run" in " ".join(out.split())
-    running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "launchbay_maintenance"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-    assert running == "true"
-    print("no-op deploy: %.1f s, every infrastructure role skipped; a stopped container started again by the next one" % seconds)
 
 
 # A release switch keeping the data, and a release that never becomes healthy, are
