@@ -157,8 +157,6 @@ def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deplo
     assert " changed=0 " in recap and " failed=0 " in recap, recap
 
 
-
-
 # A release switch keeping the data, and a release that never becomes healthy, are
 # test_rollout's (under load, with the same local stack): deploying them here again only
 # cost minutes.

@@ -116,5 +116,6 @@ def test_a_record_older_than_max_age_is_not_trusted_and_forget_removes_it(tmp_pa
 
 def test_a_resource_not_in_the_record_means_a_full_run(tmp_path):
     records, resources, inputs, managed, _docker, _clock = setup(tmp_path)
-    more = dict(resources, files=resources["files"] + [str(managed) + ".new"])
-    assert records.check("postgres", inputs, **more) == (False, "file %s.new is not in the record" % managed)
+    more = resources["files"] + [str(managed) + ".new"]
+    others = dict((kind, resources[kind]) for kind in ("containers", "networks"))
+    assert records.check("postgres", inputs, files=more, **others) == (False, "file %s.new is not in the record" % managed)
