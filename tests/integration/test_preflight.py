@@ -101,10 +101,12 @@ def snapshot():
     def out(*cmd):
         return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
 
+    # (not the Molecule scenarios' hosts, which the test command may run alongside)
+    containers = out("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Image}} {{.State}} {{.CreatedAt}} {{.Label \"launchbay.test\"}}")
     state = {
-        "containers": out("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Image}} {{.State}} {{.CreatedAt}}"),
+        "containers": [line for line in containers.splitlines() if not line.endswith(" molecule")],
         "networks": out("docker", "network", "ls", "--no-trunc", "-q", "--filter", "label=launchbay.role=docker_host"),
-        "volumes": out("docker", "volume", "ls", "-q"),
+        "volumes": [name for name in out("docker", "volume", "ls", "-q").splitlines() if not name.startswith("lbm-")],
         "files": {},
     }
     for root in ("/etc/launchbay", "/etc/docker"):
