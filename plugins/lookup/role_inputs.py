@@ -36,10 +36,10 @@ author:
 """
 
 EXAMPLES = r"""
-- name: See whether anything changed since the last full run
-  launchbay.webstack.converged:
-    name: traefik
-    inputs: "{{ lookup('launchbay.webstack.role_inputs', 'traefik') }}"
+- name: Digests of what the traefik role depends on, your maintenance page included
+  ansible.builtin.set_fact:
+    traefik_inputs: "{{ lookup('launchbay.webstack.role_inputs', 'traefik', files=['files/maintenance.html']) }}"
+  no_log: true
 """
 
 RETURN = r"""
