@@ -101,12 +101,20 @@ def snapshot():
     def out(*cmd):
         return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
 
-    # (not the Molecule scenarios' hosts, which the test command may run alongside)
+    def molecule_volumes():
+        ids = out("docker", "ps", "-aq", "--filter", "label=launchbay.test=molecule").split()
+        return set(out("docker", "inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", *ids).split()) if ids else set()
+
+    # Not the Molecule scenarios' hosts, which the test command may run alongside, nor their
+    # volumes (named lbm-*, or anonymous like their database server's): read around the listing.
+    skip = molecule_volumes()
+    volumes = out("docker", "volume", "ls", "-q").splitlines()
+    skip |= molecule_volumes()
     containers = out("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Image}} {{.State}} {{.CreatedAt}} {{.Label \"launchbay.test\"}}")
     state = {
         "containers": [line for line in containers.splitlines() if not line.endswith(" molecule")],
         "networks": out("docker", "network", "ls", "--no-trunc", "-q", "--filter", "label=launchbay.role=docker_host"),
-        "volumes": [name for name in out("docker", "volume", "ls", "-q").splitlines() if not name.startswith("lbm-")],
+        "volumes": [name for name in volumes if not name.startswith("lbm-") and name not in skip],
         "files": {},
     }
     for root in ("/etc/launchbay", "/etc/docker"):
