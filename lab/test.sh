@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: every test. Installs what is missing first (Debian packages,
 # venv, Docker engine, lab images), then runs:
-#   lint        yamllint, ansible-lint (production profile), config docs, changelog
+#   lint        yamllint, ansible-lint (production profile), config docs, changelog,
+#               workflows (actionlint), the execution environment (ansible-builder)
 #   unit        pytest tests/unit (plugins)
 #   sanity      ansible-test sanity on a copy of the collection
 #   integration pytest tests/integration (the local stack, demo app, preflight, build)
@@ -94,6 +95,7 @@ check_lint() {
   check "yamllint" yamllint -- yamllint --strict .
   check "docs/configuration.md matches the argument specs" config-docs -- python lab/gen_config_docs.py --check
   check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline
+  check "pipelines (actionlint, the shared action's scripts, ansible-builder create)" pipelines -- python lab/lint_pipelines.py
   # CHANGELOG.md is generated from changelogs/ (antsibull-changelog): fragments valid, file up to date
   check "changelog (antsibull-changelog lint, CHANGELOG.md generated)" changelog -- bash -c \
     "cd .collections/ansible_collections/launchbay/webstack && antsibull-changelog lint && antsibull-changelog generate && git diff --exit-code CHANGELOG.md"

@@ -12,7 +12,10 @@ import time
 from ansible_collections.launchbay.webstack.plugins.module_utils._files import read_json, write_atomically
 
 RESULTS = ("in_progress", "success", "failed", "rolled_back")
-TEXT_FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run")
+# digest: the image's id on the host; repo_digest: its registry digest (repository@sha256:...);
+# revision and version: its OCI labels (the commit it was built from, its version)
+TEXT_FIELDS = ("id", "image", "digest", "config_hash", "migration_version", "deployed_by", "ci_run", "revision", "version",
+               "repo_digest")
 # settings: what app_release ran the replicas with (environment, volumes, health check, ...)
 FIELDS = TEXT_FIELDS + ("settings",)
 # The modules' suboptions for a release record (app_release takes those it does not compute).

@@ -43,6 +43,9 @@ options:
       migration_version: {description: Schema version after the release's migrations., type: str}
       deployed_by: {description: User who deployed., type: str}
       ci_run: {description: CI run or job id., type: str}
+      revision: {description: The commit the image was built from., type: str}
+      version: {description: The image's version., type: str}
+      repo_digest: {description: The image's registry digest (repository@sha256:...)., type: str}
   result:
     description: Result of the release.
     type: str

@@ -173,6 +173,40 @@ def test_status_shows_releases_replicas_and_lock(on_v1):
     assert out.count(": healthy'") == 2 and "lock: free" in out, out[-3000:]
 
 
+def test_a_deploy_records_the_image_commit_and_refuses_an_image_built_from_another(on_v1, tmp_path):
+    """What a pipeline deploys: the ledger, status and the run's report say which commit and
+    version serve; an image that is not the build that passed CI stops before any change."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    subprocess.run(["docker", "build", "-t", "launchbay-lab/demo-app:traced", "--label", "org.opencontainers.image.revision=" + commit,
+                    "--label", "org.opencontainers.image.version=2.0.0-traced", "-"], input="FROM launchbay-lab/demo-app:v2\n",
+                   capture_output=True, text=True, check=True, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    before, releases_before = replicas(), ledger()[0]
+    report = tmp_path / "report.json"
+    wrong = "f" * 40
+    rc, out, _s = playbook("deploy", "-e", json.dumps({"app_image": "launchbay-lab/demo-app:traced", "app_required_revision": wrong,
+                                                       "run_report_file": str(report)}))
+    assert rc != 0
+    assert ("app_required_revision is %s, but the image launchbay-lab/demo-app:traced was built from '%s'" % (wrong, commit)) in out, out[-3000:]
+    assert "Nothing was migrated and no replica changed" in out and "The lock was released." in out
+    assert replicas() == before and ledger()[0] == releases_before
+    failed = json.loads(report.read_text(encoding="utf-8"))
+    assert failed["result"] == "failed" and "app_required_revision" in failed["reason"] and failed["rolled_back"] == [], failed
+
+    rc, out, _s = playbook("deploy", "-e", json.dumps({"app_image": "launchbay-lab/demo-app:traced", "app_required_revision": commit.upper(),
+                                                       "run_report_file": str(report), "app_ci_run": "4242"}))
+    assert rc == 0, out[-3000:]
+    _releases, current, _previous = ledger()
+    assert (current["image"], current["revision"], current["version"], current["ci_run"]) == (
+        "launchbay-lab/demo-app:traced", commit, "2.0.0-traced", "4242"), current
+    done = json.loads(report.read_text(encoding="utf-8"))
+    assert (done["result"], done["release"], done["image"], done["environment"]) == (
+        "success", current["id"], "launchbay-lab/demo-app:traced", "local"), done
+    assert done["deployed_by"].startswith("rollout-test") and oct(report.stat().st_mode & 0o777) == "0o600"
+    rc, out, _s = playbook("status")
+    assert rc == 0 and ("current: %s launchbay-lab/demo-app:traced version 2.0.0-traced commit 0123456789ab" % current["id"]) in out, out[-3000:]
+    assert "by rollout-test" in out and " in 4242 at " in out
+
+
 def test_check_mode_reports_the_replacement_and_changes_nothing(on_v1):
     before = replicas()
     current = before[0][1].rsplit(":", 1)[1]
