@@ -125,14 +125,23 @@ def test_a_no_op_deploy_skips_the_unchanged_roles_and_a_container_stopped_by_han
     assert skipped_roles(out) == SKIPPED, [line for line in out.splitlines() if "runs in full" in line]
     assert " changed=0 " in out.rsplit("PLAY RECAP", 1)[-1], out[-1500:]
     subprocess.run(["docker", "stop", "-t", "1", "launchbay_maintenance"], capture_output=True, check=True, timeout=60)
+    # and the S3 endpoint reset (moto keeps objects in memory): the bucket and the stanza are
+    # gone, which no file of the host shows
+    subprocess.run(["docker", "restart", "-t", "1", "launchbay_lab_s3"], capture_output=True, check=True, timeout=60)
     res, out = deploy()
     assert res.returncode == 0, out[-3000:]
-    assert skipped_roles(out) == SKIPPED - {"Traefik"}, out[-3000:]
+    assert skipped_roles(out) == SKIPPED - {"Traefik", "Backups"}, out[-3000:]
     assert "Traefik: runs in full, container launchbay_maintenance changed since the last full run" in " ".join(out.split())
+    assert "Backups: runs in full, the bucket or the stanza cannot be read: the bucket launchbay-local cannot be used" in " ".join(out.split())
     running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "launchbay_maintenance"], capture_output=True,
                              text=True, check=True).stdout.strip()
     assert running == "true"
-    print("no-op deploy: %.1f s, every infrastructure role skipped; a stopped container started again by the next one" % seconds)
+    bucket = subprocess.run(["docker", "exec", "launchbay_lab_s3", "python3", "-c",
+                             "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:5000/launchbay-local', timeout=5).status)"],
+                            capture_output=True, text=True, check=False, timeout=30)
+    assert bucket.stdout.strip() == "200", bucket.stderr[-500:]
+    print("no-op deploy: %.1f s, every infrastructure role skipped; a stopped container and a reset S3 endpoint repaired by the next one"
+          % seconds)
 
 
 def test_second_run_changes_nothing_and_a_lock_host_down_has_a_way_forward(deployed_v1, tmp_path):
