@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lint what pipelines and AWX run, as part of the test command's lint stage:
 - every workflow (.github/workflows, examples/pipeline) with actionlint (shellcheck included);
 - the shared composite action's scripts with shellcheck (actionlint reads workflows only);

@@ -47,7 +47,7 @@ options:
       migration_version: {description: Schema version after the release's migrations., type: str}
       revision: {description: The commit the image was built from (its C(org.opencontainers.image.revision) label)., type: str}
       version: {description: The image's version (its C(org.opencontainers.image.version) label)., type: str}
-      repo_digest: {description: The image's registry digest (C(repository@sha256:...)), when it came from a registry., type: str}
+      repo_digest: {description: "The image's registry digest (C(repository@sha256:...)) when it came from a registry.", type: str}
   rollback_to:
     description: Release id to return to; empty for the previous successful release.
     type: str
@@ -174,7 +174,8 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_option
 
 def main():
     # the release's own fields; image, digest and configuration hash come from the rollout
-    release_spec = dict((k, v) for k, v in RELEASE_SPEC.items() if k in ("id", "deployed_by", "ci_run", "migration_version", "revision", "version", "repo_digest"))
+    own = ("id", "deployed_by", "ci_run", "migration_version", "revision", "version", "repo_digest")
+    release_spec = dict((k, v) for k, v in RELEASE_SPEC.items() if k in own)
     module = AnsibleModule(
         argument_spec=dict(
             app=dict(type="str", required=True),
