@@ -5,7 +5,7 @@
 #               workflows (actionlint), the execution environment (ansible-builder)
 #   unit        pytest tests/unit (plugins)
 #   sanity      ansible-test sanity on a copy of the collection
-#   integration pytest tests/integration (the local stack, demo app, preflight, build)
+#   integration pytest tests/integration (the local stack, demo app, preflight, build, the pipeline under act)
 #   molecule    every scenario in molecule/ (Docker-in-Docker hosts)
 # lint and unit run first (a minute; they fail fast). The long checks then run
 # LAUNCHBAY_TEST_JOBS at a time (default 2), longest first: the integration tests

@@ -42,7 +42,7 @@ def installed(tmp_path_factory):
 
 # What the tarball holds at its top level: the collection, nothing of the repository around it.
 COLLECTION_TOP = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "LICENSE", "changelogs", "docs",
-                  "meta", "playbooks", "plugins", "roles"}
+                  "meta", "playbooks", "plugins", "roles", "requirements.txt", "bindep.txt"}
 
 
 def test_tarball_holds_the_collection_only(installed):
@@ -50,7 +50,7 @@ def test_tarball_holds_the_collection_only(installed):
         names = [n[2:] if n.startswith("./") else n for n in tar.getnames()]
     for must in ("MANIFEST.json", "LICENSE", "roles/run/meta/argument_specs.yml", "roles/restore/tasks/main.yml",
                  "plugins/modules/app_release.py", "plugins/filter/redact_url.py", "playbooks/deploy.yml",
-                 "changelogs/changelog.yaml"):
+                 "changelogs/changelog.yaml", "requirements.txt", "bindep.txt"):
         assert must in names, must
     top = set(n.split("/")[0] for n in names if n)
     assert top == COLLECTION_TOP, "unexpected: %s, missing: %s" % (sorted(top - COLLECTION_TOP), sorted(COLLECTION_TOP - top))
