@@ -88,7 +88,7 @@ def _question_errors(where, question):
         if not choices:
             errors.append("%s: a %s question needs choices" % (where, qtype))
         elif default != "":
-            defaults = _choices(default) if not isinstance(default, list) else default
+            defaults = _choices(default)
             if qtype == "multiplechoice" and len(defaults) > 1:
                 errors.append("%s: a multiplechoice question has one default, found %r" % (where, default))
             wrong = [d for d in defaults if d not in choices]
