@@ -2,7 +2,7 @@
 # Build the lab images, each cached by tag and by a hash of its build context
 # (label launchbay.lab.hash): an image that is up to date is not rebuilt.
 #   lab/images.sh              every image
-#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance demo)
+#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance workstation demo)
 source "$(dirname "$0")/lib.sh"
 
 TRAEFIK_VERSION="3.7.15"
@@ -81,6 +81,8 @@ image_registry() { build "${LAB_IMAGE_PREFIX}/registry:2.8" "${LAB_DIR}/images/r
 
 image_maintenance() { build "${LAB_IMAGE_PREFIX}/maintenance:bookworm" "${LAB_DIR}/images/maintenance" maintenance; }
 
+image_workstation() { build "${LAB_IMAGE_PREFIX}/workstation:bookworm" "${LAB_DIR}/images/workstation" workstation; }
+
 # The demo app, three tags from one source.
 image_demo() {
   local src="${REPO_DIR}/examples/demo_app"
@@ -90,7 +92,7 @@ image_demo() {
     --build-arg APP_SCHEMA_VERSION=2 --build-arg APP_BROKEN=1
 }
 
-ALL=(base host traefik postgres pebble s3 registry maintenance demo)
+ALL=(base host traefik postgres pebble s3 registry maintenance workstation demo)
 wanted=("$@")
 [ "${#wanted[@]}" -gt 0 ] || wanted=("${ALL[@]}")
 image_base
