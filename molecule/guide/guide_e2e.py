@@ -52,6 +52,8 @@ WORKSTATION, WORKSTATION_IP = "lbm-guide-workstation", "172.31.79.20"
 LABEL = ["--label", "launchbay.test=molecule"]
 DOMAIN = "shop.guide.test"
 REG = REGISTRY_IP + ":5000"
+REGISTRY_CACHE = "launchbay_lab_guide_registry"
+PIP_CACHE = "launchbay_lab_guide_pip"
 IMAGE = REG + "/acme/shop:1.0.0"
 LAB_IMAGES = {  # pushed to the lab's registry under these names
     "launchbay-lab/demo-app:v1": "acme/shop:1.0.0",
@@ -118,8 +120,9 @@ def provider_server():
 
 
 def lab_registry():
+    # its storage outlives the run (a lab cache, like the images): the next run pushes only what changed
     sh("docker", "run", "-d", "--name", REGISTRY, *LABEL, "--network", NET, "--ip", REGISTRY_IP, "-p", "127.0.0.1::5000",
-       "launchbay-lab/registry:2.8")
+       "-v", REGISTRY_CACHE + ":/var/lib/docker-registry", "launchbay-lab/registry:2.8")
     port = sh("docker", "port", REGISTRY, "5000/tcp").split(":")[-1].strip()
     until("the lab registry", lambda: sh("curl", "-fsS", "--max-time", "2", "http://127.0.0.1:%s/v2/" % port, check=False) == "{}", 30)
     for local, name in LAB_IMAGES.items():
@@ -176,7 +179,9 @@ def workstation(work, acme_root):
     deps = next(path for path in ansible_collections.__path__ if os.path.isdir(os.path.join(path, "community", "docker")))
     args = ["docker", "run", "-d", "--name", WORKSTATION, *LABEL, "--network", NET, "--ip", WORKSTATION_IP,
             "--add-host", "%s:%s" % (DOMAIN, SERVER_IP), "-v", work + ":/lab:ro",
-            "-v", deps + ":/usr/share/ansible/collections/ansible_collections:ro"]
+            "-v", deps + ":/usr/share/ansible/collections/ansible_collections:ro",
+            # pip's download cache outlives the run (a lab cache, like a package proxy)
+            "-v", PIP_CACHE + ":/root/.cache/pip"]
     # pip as this machine has it (proxy CA, local wheel mirrors)
     bundle = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
     if os.path.exists(bundle):
@@ -288,7 +293,8 @@ def main():
         health = json.loads(parts["check 0"])
         assert health["status"] == "ok", parts["check 0"]
         assert re.match(r"HTTP/\S+ 30[18]", parts["check 1"].strip()), parts["check 1"]
-        assert "current:" in parts["check 2"] and "acme/shop:1.0.0" in parts["check 2"], parts["check 2"][-3000:]
+        current = re.search(r'"current": "([^"]+)"', parts["check 2"])
+        assert current and "acme/shop:1.0.0" in current.group(1), parts["check 2"][-3000:]
         again = recap(parts["check 3"])
         assert all(row[1] == 0 and row[3] == 0 for row in again), "the second deploy changed something:\n" + parts["check 3"][-4000:]
         issuer = on(WORKSTATION, "sh", "-c", "echo | openssl s_client -connect %s:443 -servername %s 2>/dev/null"
@@ -305,9 +311,7 @@ def main():
         print("lab setup %.0f s; the guide %.0f s: check mode %s, deploy %s, HTTPS %s (%s), %s, second deploy changed=%d"
               % (setup, took, "failed=0, no Docker after it", "changed=%d" % sum(r[1] for r in deploy_recap),
                  health["status"], issuer, parts["check 1"].strip(), sum(r[1] for r in again)))
-        for line in parts["check 2"].splitlines():
-            if "current:" in line:
-                print("status: " + line.strip().strip('"'))
+        print("status, current: " + current.group(1))
     finally:
         remove_extras()
         shutil.rmtree(work, ignore_errors=True)

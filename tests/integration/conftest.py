@@ -23,6 +23,36 @@ NETWORK = "lbi-net"
 LOCAL_SECRETS = os.environ.get("LAUNCHBAY_LOCAL_SECRETS", os.path.expanduser("~/.config/launchbay/local-secrets"))
 
 
+# The modules that use the local stack run in this order, after the ones that do not: those that
+# leave it as the main command deploys it (image pruning deploys another app; the preflight cases
+# change nothing) come first and share one deploy (local_stack), the ones that change it follow.
+STACK_MODULES = ["test_image_pruning", "test_preflight", "test_local_deploy", "test_no_secret_leaks", "test_pipeline",
+                 "test_rollout"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        return STACK_MODULES.index(name) + 1 if name in STACK_MODULES else 0
+    items.sort(key=rank)  # stable: each module's own order is kept
+
+
+_STACK = {}
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    """The README's main command, run once for the modules that find the stack as it leaves it;
+    its output (it says where the app answers)."""
+    if "out" not in _STACK:
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+        res = subprocess.run([os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=1200, check=False)
+        assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+        _STACK["out"] = res.stdout + res.stderr
+    return _STACK["out"]
+
+
 def docker(*args, check=True, timeout=120, **kwargs):
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True, timeout=timeout, **kwargs)
 

@@ -33,15 +33,6 @@ def cleanup():
     subprocess.run(["rm", "-rf", "/etc/launchbay/apps/" + NAME, "/var/lib/launchbay/releases/%s.json" % NAME], check=False)
 
 
-@pytest.fixture(scope="module")
-def local_stack():
-    """The README's main command: the networks, database and secrets this test's app uses."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    res = subprocess.run([os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=1200, check=False)
-    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
-
-
 @pytest.fixture
 def pruning(local_stack):
     cleanup()

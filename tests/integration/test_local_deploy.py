@@ -52,9 +52,8 @@ def deploy(*args):
 
 
 @pytest.fixture(scope="module")
-def deployed_v1():
-    res, out = deploy()
-    assert res.returncode == 0, out[-4000:]
+def deployed_v1(local_stack):
+    out = local_stack
     assert "The app answers at https://%s/" % DOMAIN in out
     wait_https()
     return out

@@ -6,6 +6,7 @@ the failure happened before the first play that changes anything, no secret valu
 printed, and the host is exactly as before (containers, networks, volumes, files).
 """
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -151,19 +152,25 @@ def assert_stopped_in_preflight(res, expected, before):
 
 
 @pytest.fixture(scope="module")
-def deployed():
-    """The local stack as it is before the bad inputs (deployed once if absent)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    res = subprocess.run(
-        [os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+def deployed(local_stack):
+    """The local stack as the main command leaves it (deployed once for the modules that share it)."""
+    return local_stack
+
+
+@pytest.fixture(scope="module")
+def case_runs(deployed):
+    """Every case's run, two at a time: none may change the host, so they can share it (the
+    snapshot is taken before all of them and compared after each case's run is read)."""
+    before = snapshot()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {case: pool.submit(run_deploy, extra) for case, extra, _expected in CASES}
+        return before, {case: future.result() for case, future in futures.items()}
 
 
 @pytest.mark.parametrize("case, extra, expected", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_stops_in_preflight(deployed, case, extra, expected):
-    before = snapshot()
-    res = run_deploy(extra)
+def test_bad_input_stops_in_preflight(case_runs, case, extra, expected):
+    before, results = case_runs
+    res = results[case]
     assert_stopped_in_preflight(res, expected, before)
     message = failure_message(res.stdout)
     for name in NOT_NAMED.get(case, []):
