@@ -37,20 +37,15 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)  # stable: each module's own order is kept
 
 
-_STACK = {}
-
-
 @pytest.fixture(scope="session")
 def local_stack():
     """The README's main command, run once for the modules that find the stack as it leaves it;
     its output (it says where the app answers)."""
-    if "out" not in _STACK:
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-        res = subprocess.run([os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True,
-                             timeout=1200, check=False)
-        assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
-        _STACK["out"] = res.stdout + res.stderr
-    return _STACK["out"]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run([os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=1200, check=False)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    return res.stdout + res.stderr
 
 
 def docker(*args, check=True, timeout=120, **kwargs):
