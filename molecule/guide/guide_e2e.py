@@ -112,11 +112,16 @@ def guide_blocks():
 
 def provider_server():
     """A fresh server as a provider hands it over: sshd running, nothing else."""
-    state = until("systemd on the server", lambda: on(SERVER, "systemctl", "is-system-running", "--wait", check=False).strip()
-                  in ("running", "degraded") and "up", 120)
+    def booted():
+        state = sh("docker", "inspect", "-f", "{{.State.Status}}", SERVER, check=False).strip()
+        if state != "running":  # a server that died: no use waiting
+            raise AssertionError("the server container is %s, not running" % (state or "gone"))
+        return on(SERVER, "systemctl", "is-system-running", "--wait", check=False).strip() in ("running", "degraded")
+
+    until("systemd on the server", booted, 120)
     on(SERVER, "sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
        " openssh-server sudo >/dev/null && systemctl enable --now ssh", timeout=600)
-    assert state and not on(SERVER, "sh", "-c", "command -v docker dockerd || true").strip(), "the server is not empty"
+    assert not on(SERVER, "sh", "-c", "command -v docker dockerd || true").strip(), "the server is not empty"
 
 
 def lab_registry():
