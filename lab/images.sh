@@ -2,7 +2,7 @@
 # Build the lab images, each cached by tag and by a hash of its build context
 # (label launchbay.lab.hash): an image that is up to date is not rebuilt.
 #   lab/images.sh              every image
-#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance workstation demo)
+#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance pgloader workstation demo)
 source "$(dirname "$0")/lib.sh"
 
 TRAEFIK_VERSION="3.7.15"
@@ -81,18 +81,21 @@ image_registry() { build "${LAB_IMAGE_PREFIX}/registry:2.8" "${LAB_DIR}/images/r
 
 image_maintenance() { build "${LAB_IMAGE_PREFIX}/maintenance:bookworm" "${LAB_DIR}/images/maintenance" maintenance; }
 
+image_pgloader() { build "${LAB_IMAGE_PREFIX}/pgloader:bookworm" "${LAB_DIR}/images/pgloader" pgloader; }
+
 image_workstation() { build "${LAB_IMAGE_PREFIX}/workstation:bookworm" "${LAB_DIR}/images/workstation" workstation; }
 
-# The demo app, three tags from one source.
+# The demo app, four tags from one source (v3 adds the shop schema the SQLite migration uses).
 image_demo() {
   local src="${REPO_DIR}/examples/demo_app"
   build "${LAB_IMAGE_PREFIX}/demo-app:v1" "${src}" demo --build-arg APP_VERSION=v1 --build-arg APP_SCHEMA_VERSION=1
   build "${LAB_IMAGE_PREFIX}/demo-app:v2" "${src}" demo --build-arg APP_VERSION=v2 --build-arg APP_SCHEMA_VERSION=2
+  build "${LAB_IMAGE_PREFIX}/demo-app:v3" "${src}" demo --build-arg APP_VERSION=v3 --build-arg APP_SCHEMA_VERSION=3
   build "${LAB_IMAGE_PREFIX}/demo-app:broken" "${src}" demo --build-arg APP_VERSION=broken \
     --build-arg APP_SCHEMA_VERSION=2 --build-arg APP_BROKEN=1
 }
 
-ALL=(base host traefik postgres pebble s3 registry maintenance workstation demo)
+ALL=(base host traefik postgres pebble s3 registry maintenance pgloader workstation demo)
 wanted=("$@")
 [ "${#wanted[@]}" -gt 0 ] || wanted=("${ALL[@]}")
 image_base

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """launchbay demo app: a small real web service used by the local deploy and every test.
-One file on purpose (about 500 lines): the image copies it alone, with no package to install.
+One file on purpose (about 650 lines): the image copies it alone, with no package to install.
+It serves PostgreSQL (the stack's database) and SQLite (the "before" state that
+playbooks/migrate_sqlite.yml moves to PostgreSQL) with the same schema and migrations.
 
 Commands:
     demo_app.py serve        run the HTTP server (default)
@@ -8,7 +10,8 @@ Commands:
     demo_app.py healthcheck  exit 0 when GET /health on this container answers 200
 
 Configuration (environment; every secret also accepts NAME_FILE pointing at a file):
-    DATABASE_URL      required  postgresql://user:password@host:5432/dbname
+    DATABASE_URL      required  postgresql://user:password@host:5432/dbname,
+                                or sqlite:////absolute/path/app.db (a file in a volume)
     SECRET_KEY        required  at least 16 characters
     APP_PORT          optional  listen port (default 8000)
     APP_DRAIN_TIMEOUT optional  seconds to finish in-flight requests on SIGTERM (default 20)
@@ -18,11 +21,14 @@ Baked into the image at build time: APP_VERSION, APP_SCHEMA_VERSION (the highest
 this release knows) and APP_BROKEN (when "1", /health never reports healthy).
 """
 
+import datetime
+import hashlib
 import json
 import os
 import queue
 import re
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -41,6 +47,7 @@ MIGRATIONS_DIR = os.environ.get(
     "APP_MIGRATIONS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 )
 MIGRATION_LOCK_ID = 4242001  # pg advisory lock key: one migrate at a time per database
+SQLITE_MIGRATIONS = "sqlite"  # folder of MIGRATIONS_DIR with each migration's SQLite form
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MAX_SLOW_MS = 10000
 
@@ -96,10 +103,12 @@ def load_config(env, need_secret_key=True):
     cfg = {}
     cfg["database_url"] = read_setting(env, "DATABASE_URL", required=True)
     parts = urllib.parse.urlsplit(cfg["database_url"])
-    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
+    if parts.scheme == "sqlite" and not parts.netloc and parts.path.startswith("//"):
+        cfg["sqlite_path"] = parts.path[1:]
+    elif parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
         raise ConfigError(
-            "DATABASE_URL must look like postgresql://user:password@host:5432/dbname, got %s"
-            % redact_dsn(cfg["database_url"])
+            "DATABASE_URL must look like postgresql://user:password@host:5432/dbname"
+            " or sqlite:////absolute/path.db, got %s" % redact_dsn(cfg["database_url"])
         )
     if need_secret_key:
         cfg["secret_key"] = read_setting(env, "SECRET_KEY", required=True)
@@ -121,15 +130,16 @@ def load_config(env, need_secret_key=True):
     return cfg
 
 
-def list_migrations(limit=None):
-    """[(version, filename)] sorted, up to `limit` when given."""
+def list_migrations(limit=None, sqlite=False):
+    """[(version, path)] sorted, up to `limit` when given; the SQLite forms with sqlite=True."""
+    folder = os.path.join(MIGRATIONS_DIR, SQLITE_MIGRATIONS) if sqlite else MIGRATIONS_DIR
     found = []
-    for name in sorted(os.listdir(MIGRATIONS_DIR)):
+    for name in sorted(os.listdir(folder)):
         match = MIGRATION_RE.match(name)
         if match:
             version = int(match.group(1))
             if limit is None or version <= limit:
-                found.append((version, name))
+                found.append((version, os.path.join(folder, name)))
     return found
 
 
@@ -143,6 +153,8 @@ class Database:
     reconnects by itself once PostgreSQL is back. A pooled connection is pinged before use
     (like SQLAlchemy's pool_pre_ping): one the server closed while it waited (a restart, the
     database switched under the app by a restore) is replaced before the request's query."""
+
+    sqlite = False
 
     def __init__(self, url, size=8):
         self.url = url
@@ -187,7 +199,57 @@ class Database:
         return result
 
 
+class SqliteDatabase:
+    """The same interface on a SQLite file: one short connection per call (SQLite
+    connections are cheap and must not cross threads), foreign keys enforced, and a
+    bounded wait when another writer holds the file."""
+
+    sqlite = True
+
+    def __init__(self, path):
+        self.path = path
+
+    def connect(self):
+        conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def run(self, func):
+        conn = self.connect()
+        try:
+            return func(conn)
+        finally:
+            conn.close()
+
+
+DB_ERRORS = (sqlite3.Error,) + ((psycopg2.Error,) if psycopg2 else ())
+
+
+def query(conn, sql, params=()):
+    """Rows of `sql` (psycopg2's %s placeholders) as dicts, on either database."""
+    if isinstance(conn, sqlite3.Connection):
+        cur = conn.execute(sql.replace("%s", "?"), params)
+        names = [col[0] for col in cur.description or ()]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(sql, params)
+        return [dict(row) for row in cur.fetchall()] if cur.description else []
+
+
+def iso_utc(value):
+    """A timestamp the same way from both databases: PostgreSQL gives an aware datetime,
+    SQLite the UTC text of CURRENT_TIMESTAMP."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "")).replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def db_schema_version(conn):
+    if isinstance(conn, sqlite3.Connection):
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        if exists.fetchone() is None:
+            return 0
+        return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0])
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('public.schema_migrations') IS NOT NULL")
         if not cur.fetchone()[0]:
@@ -196,10 +258,16 @@ def db_schema_version(conn):
         return int(cur.fetchone()[0])
 
 
+def open_database(cfg):
+    if cfg.get("sqlite_path"):
+        return SqliteDatabase(cfg["sqlite_path"])
+    return Database(cfg["database_url"])
+
+
 class App:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.db = Database(cfg["database_url"])
+        self.db = open_database(cfg)
         self.draining = threading.Event()
         self.inflight = 0
         self.inflight_lock = threading.Lock()
@@ -232,7 +300,7 @@ class App:
         status = 200
         try:
             db_version = self.db.run(db_schema_version)
-            components["database"] = {"status": "ok"}
+            components["database"] = {"status": "ok", "kind": "sqlite" if self.db.sqlite else "postgresql"}
             components["schema"] = {
                 "status": "ok" if db_version >= self.cfg["schema_version"] else "behind",
                 "database": db_version,
@@ -240,7 +308,7 @@ class App:
             }
             if db_version < self.cfg["schema_version"]:
                 status = 503
-        except psycopg2.Error as exc:
+        except DB_ERRORS as exc:
             components["database"] = {"status": "unreachable", "error": str(exc).strip().splitlines()[0][:200]}
             status = 503
         if self.cfg["broken"]:
@@ -260,44 +328,71 @@ class App:
         return status, body
 
     def list_records(self, limit):
-        def query(conn):
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute(
-                    "SELECT id, note, created_at FROM records ORDER BY id DESC LIMIT %s", (limit,)
-                )
-                rows = cur.fetchall()
-                cur.execute("SELECT count(*) AS n FROM records")
-                total = cur.fetchone()["n"]
-            return rows, total
+        def run(conn):
+            rows = query(conn, "SELECT id, note, created_at FROM records ORDER BY id DESC LIMIT %s", (limit,))
+            return rows, query(conn, "SELECT count(*) AS n FROM records")[0]["n"]
 
-        rows, total = self.db.run(query)
+        rows, total = self.db.run(run)
         for row in rows:
-            row["created_at"] = row["created_at"].isoformat()
+            row["created_at"] = iso_utc(row["created_at"])
         return 200, {"records": rows, "count": total}
 
     def get_record(self, rec_id):
-        def query(conn):
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute("SELECT id, note, created_at FROM records WHERE id = %s", (rec_id,))
-                return cur.fetchone()
-
-        row = self.db.run(query)
-        if row is None:
+        rows = self.db.run(lambda conn: query(conn, "SELECT id, note, created_at FROM records WHERE id = %s", (rec_id,)))
+        if not rows:
             return 404, {"error": "record %d not found" % rec_id}
-        row["created_at"] = row["created_at"].isoformat()
-        return 200, {"record": row}
+        rows[0]["created_at"] = iso_utc(rows[0]["created_at"])
+        return 200, {"record": rows[0]}
 
     def add_record(self, note):
-        def query(conn):
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute(
-                    "INSERT INTO records (note) VALUES (%s) RETURNING id, note, created_at", (note,)
-                )
-                return cur.fetchone()
+        rows = self.db.run(
+            lambda conn: query(conn, "INSERT INTO records (note) VALUES (%s) RETURNING id, note, created_at", (note,))
+        )
+        rows[0]["created_at"] = iso_utc(rows[0]["created_at"])
+        return 201, {"record": rows[0]}
 
-        row = self.db.run(query)
-        row["created_at"] = row["created_at"].isoformat()
-        return 201, {"record": row}
+    def get_order(self, order_id):
+        """An order of the shop schema (v3) with its customer and attachments: every type
+        a migration must carry (booleans, dates, timestamps, bytes, NULLs, unicode)."""
+
+        def run(conn):
+            orders = query(
+                conn,
+                "SELECT o.id, o.total_cents, o.paid, o.note, o.placed_at, c.id AS customer_id, c.name,"
+                " c.email, c.vip, c.born FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = %s",
+                (order_id,),
+            )
+            files = query(conn, "SELECT id, name, body FROM attachments WHERE order_id = %s ORDER BY id", (order_id,))
+            return orders, files
+
+        orders, files = self.db.run(run)
+        if not orders:
+            return 404, {"error": "order %d not found" % order_id}
+        row = orders[0]
+        paid = None if row["paid"] is None else bool(row["paid"])
+        order = {
+            "id": row["id"],
+            "total_cents": row["total_cents"],
+            "paid": paid,
+            "note": row["note"],
+            "placed_at": iso_utc(row["placed_at"]),
+            "customer": {
+                "id": row["customer_id"],
+                "name": row["name"],
+                "email": row["email"],
+                "vip": bool(row["vip"]),
+                "born": None if row["born"] is None else str(row["born"]),
+            },
+            "attachments": [
+                {
+                    "id": f["id"],
+                    "name": f["name"],
+                    "sha256": None if f["body"] is None else hashlib.sha256(bytes(f["body"])).hexdigest(),
+                }
+                for f in files
+            ],
+        }
+        return 200, {"order": order}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -353,13 +448,14 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(note, str) or not note:
                     return self._send(400, {"error": "field 'note' (non-empty string) is required"})
                 return self._send(*app.add_record(note))
-            match = re.match(r"^/records/(\d+)$", path)
+            match = re.match(r"^/(records|orders)/(\d+)$", path)
             if match and self.command == "GET":
-                return self._send(*app.get_record(int(match.group(1))))
+                getter = app.get_record if match.group(1) == "records" else app.get_order
+                return self._send(*getter(int(match.group(2))))
             return self._send(404, {"error": "no route for %s %s" % (self.command, path)})
         except ValueError as exc:
             return self._send(400, {"error": str(exc)})
-        except psycopg2.Error as exc:
+        except DB_ERRORS as exc:
             return self._send(503, {"error": "database unavailable", "detail": str(exc).strip().splitlines()[0][:200]})
 
     def _handle(self):
@@ -446,11 +542,13 @@ def migrate(cfg):
                 )
                 cur.execute("SELECT version FROM schema_migrations")
                 applied = {row[0] for row in cur.fetchall()}
-                pending = [(v, n) for v, n in list_migrations(target) if v not in applied]
-                for version, name in pending:
-                    with open(os.path.join(MIGRATIONS_DIR, name), encoding="utf-8") as handle:
+                pending = [(v, p) for v, p in list_migrations(target) if v not in applied]
+                for version, path in pending:
+                    with open(path, encoding="utf-8") as handle:
                         cur.execute(handle.read())
-                    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+                    cur.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, os.path.basename(path))
+                    )
                 hold = float(os.environ.get("APP_MIGRATE_HOLD_SECONDS", "0") or 0)
                 if hold > 0:  # lets tests prove that a second migrate is refused meanwhile
                     time.sleep(min(hold, 60))
@@ -464,7 +562,47 @@ def migrate(cfg):
                 cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
             conn.commit()
         version = db_schema_version(conn)
-        log("migrated", applied=[name for _version, name in pending], schema_version=version, version=cfg["version"])
+        log("migrated", applied=[os.path.basename(p) for _v, p in pending], schema_version=version, version=cfg["version"])
+        return 0
+    finally:
+        conn.close()
+
+
+def migrate_sqlite(cfg):
+    """The SQLite form: every pending migration in one IMMEDIATE transaction (SQLite's
+    write lock stands in for PostgreSQL's advisory lock)."""
+    conn = SqliteDatabase(cfg["sqlite_path"]).connect()
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            log("migrate_refused", error="another writer holds %s: %s" % (cfg["sqlite_path"], exc))
+            return 4
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            )
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            pending = [(v, p) for v, p in list_migrations(cfg["schema_version"], sqlite=True) if v not in applied]
+            for version, path in pending:
+                statement = ""
+                with open(path, encoding="utf-8") as handle:
+                    for line in handle:
+                        statement += line
+                        if sqlite3.complete_statement(statement):
+                            conn.execute(statement)
+                            statement = ""
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, os.path.basename(path))
+                )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            log("migrate_failed", error=str(exc)[:300])
+            return 5
+        log("migrated", applied=[os.path.basename(p) for _v, p in pending], schema_version=db_schema_version(conn),
+            version=cfg["version"])
         return 0
     finally:
         conn.close()
@@ -501,7 +639,7 @@ def main(argv=None, env=None):
         sys.stderr.write("demo_app: configuration error: %s\n" % exc)
         return 2
     if command == "migrate":
-        return migrate(cfg)
+        return migrate_sqlite(cfg) if cfg.get("sqlite_path") else migrate(cfg)
     return serve(cfg)
 
 
