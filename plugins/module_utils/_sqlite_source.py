@@ -65,6 +65,13 @@ class SqliteSource(object):
                 integrity = "; ".join(found)
                 if found != ["ok"]:
                     raise SourceError("PRAGMA integrity_check on %s reports: %s" % (self.path, "; ".join(found[:5])))
+                violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if violations:
+                    raise SourceError(
+                        "%s has %d rows whose foreign key points at no row (PostgreSQL would refuse them), such as %s"
+                        % (self.path, len(violations), ", ".join(
+                            "%s rowid %s -> %s" % (row[0], row[1], row[2]) for row in violations[:5]))
+                    )
             names = [row[0] for row in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
             version = 0

@@ -54,9 +54,18 @@ def _timestamp(value, aware):
 
 
 def canonical(value, pg_type):
-    """The canonical text of a SQLite value bound for a column of `pg_type` (None for NULL)."""
+    """The canonical text of a SQLite value bound for a column of `pg_type` (None for NULL).
+    A value that is not of the type (SQLite lets 'n/a' into an INTEGER column) keeps its own
+    text: PostgreSQL refuses it at the copy, or the digests differ."""
     if value is None:
         return None
+    try:
+        return _canonical(value, pg_type)
+    except (TypeError, ValueError):
+        return "?" + str(value)
+
+
+def _canonical(value, pg_type):
     if pg_type == "boolean":
         if isinstance(value, str):
             return "t" if value.strip().lower() in ("1", "t", "true", "yes", "on") else "f"

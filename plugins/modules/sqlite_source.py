@@ -11,7 +11,7 @@ short_description: Read a SQLite database before a migration, and take a consist
 version_added: 0.2.0
 description:
   - Opens a SQLite file read-only and reports what a migration needs to know about it
-    ("PRAGMA integrity_check", its tables in foreign-key order with their columns and row
+    ("PRAGMA integrity_check" and "PRAGMA foreign_key_check", its tables in foreign-key order with their columns and row
     counts, the app's schema version) and the free space where the copy and the new database go.
   - With O(copy_to), takes a consistent copy with SQLite's online backup API (mode 0600).
   - With O(digest_columns), computes each table's row count and content digest the way
@@ -39,7 +39,7 @@ options:
     elements: path
     default: []
   integrity_check:
-    description: Run "PRAGMA integrity_check" and fail when it reports a problem.
+    description: Run "PRAGMA integrity_check" and "PRAGMA foreign_key_check" and fail when either reports a problem.
     type: bool
     default: true
 extends_documentation_fragment:
