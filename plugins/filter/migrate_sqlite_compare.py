@@ -9,10 +9,10 @@ name: migrate_sqlite_compare
 short_description: Compare per-table row counts and content digests of two databases
 version_added: 0.4.0
 description:
-  - Takes two V({table: {rows, digest}}) maps (the SQLite copy and PostgreSQL after the copy;
+  - "Takes two V({table: {rows, digest}}) maps (the SQLite copy and PostgreSQL after the copy;
     or PostgreSQL at the switch and now) and returns C(problems) (one sentence per table that
     differs), C(changed) (the tables that differ) and C(new_rows) (rows the second map has
-    beyond the first, over all tables).
+    beyond the first, over all tables)."
 options:
   _input:
     description: The first map (the source, or the state recorded at the switch).

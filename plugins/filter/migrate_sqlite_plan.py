@@ -9,12 +9,12 @@ name: migrate_sqlite_plan
 short_description: Plan the copy of a SQLite database into the app's PostgreSQL schema
 version_added: 0.4.0
 description:
-  - Takes the SQLite tables (the C(tables) result of launchbay.webstack.sqlite_source, in
+  - "Takes the SQLite tables (the C(tables) result of launchbay.webstack.sqlite_source, in
     foreign-key order) and the PostgreSQL columns the app's migrations made, and returns
     C(order) (the tables to load, parents first), C(columns) (V({table: [[column, type], ...]})
     for the digests of both sides), C(patterns) (V({table: {include, exclude}}) for pgloader's
     LIKE filters, which are case-insensitive and treat C(_) as a wildcard) and C(problems)
-    (one sentence per table or column that exists on one side only).
+    (one sentence per table or column that exists on one side only)."
 options:
   _input:
     description: The SQLite tables, each with C(name) and C(columns).

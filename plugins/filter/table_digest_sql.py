@@ -9,8 +9,8 @@ name: table_digest_sql
 short_description: The PostgreSQL query giving each table's row count and content digest
 version_added: 0.4.0
 description:
-  - Builds one query whose single value is JSON, V({table: {rows, digest}}), computed the way
-    launchbay.webstack.sqlite_source computes it from a SQLite file, so the two compare.
+  - "Builds one query whose single value is JSON, V({table: {rows, digest}}), computed the way
+    launchbay.webstack.sqlite_source computes it from a SQLite file, so the two compare."
 options:
   _input:
     description: "V({table: [[column, postgresql_type], ...]})."

@@ -118,6 +118,13 @@ class SqliteSource(object):
     def digests(self, columns_by_table):
         conn = self.connect()
         try:
+            for table, columns in columns_by_table.items():
+                # checked here: SQLite reads an unknown "column" as a string literal
+                have = {row[1] for row in conn.execute("PRAGMA table_info(%s)" % quote_ident(table))}
+                missing = [name for name, _type in columns if name not in have]
+                if missing:
+                    raise SourceError("table %s of %s has no column %s (the SQLite schema differs from PostgreSQL's)"
+                                      % (table, self.path, ", ".join(missing)))
             return {table: sqlite_digest(conn, table, columns) for table, columns in columns_by_table.items()}
         except sqlite3.OperationalError as exc:
             raise SourceError("digest of %s: %s (the SQLite schema differs from PostgreSQL's)" % (self.path, exc))
