@@ -5,13 +5,33 @@ timestamps, bytes, non-ASCII text) over tables with foreign keys.
     python3 lab/sqlite_app.py FILE [ROWS]     (ROWS in total, default 105000)
 
 The file must exist with the app's schema (the app's migrate command made it). Rows are
-inserted in one transaction; the same ROWS gives the same content every time."""
+inserted in one transaction; the same ROWS gives the same content every time.
+deploy_vars() is the extra-vars file that deploys the local stack's demo app on SQLite."""
 
 import hashlib
 import sqlite3
 import sys
 
 NAMES = ["Zoë", "Jürgen", "Ærøskøbing", "Łukasz", "Søren", "Ñandú", "李雷", "Ольга", "O'Brien", 'say "hi"', "tab\there"]
+
+
+DEPLOY_VARS = """
+app_version: v3
+app_volumes: ["%(volume)s:/data"]
+app_secrets:
+  DATABASE_URL: "sqlite:////data/app.db"
+  SECRET_KEY: "{{ lookup('ansible.builtin.password', _local_secrets ~ '/app_secret_key', length=48, chars=['ascii_letters', 'digits']) }}"
+postgres_databases: [{name: %(database)s}]
+migrate_sqlite_database_url: >-
+  {{ {'user': postgres_initial_user, 'password': postgres_initial_user_password, 'host': 'launchbay_postgres',
+      'database': '%(database)s'} | launchbay.webstack.database_url }}
+migrate_sqlite_pgloader_image: launchbay-lab/pgloader:bookworm
+"""
+
+
+def deploy_vars(volume, database):
+    """Extra vars: the local inventory's demo app (v3) on SQLite in `volume`, to move to `database`."""
+    return DEPLOY_VARS % {"volume": volume, "database": database}
 
 
 def shares(total):

@@ -116,4 +116,3 @@ def pg_digest_query(columns_by_table):
             % (table.replace("'", "''"), texts, quote_ident(table))
         )
     return "SELECT json_build_object(%s)" % ", ".join(parts)
-

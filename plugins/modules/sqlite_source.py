@@ -103,7 +103,6 @@ free_bytes:
   type: dict
 """
 
-import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule

@@ -17,7 +17,7 @@ from conftest import REPO
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
-from sqlite_app import fill  # noqa: E402  pylint: disable=wrong-import-position
+from sqlite_app import deploy_vars, fill  # noqa: E402  pylint: disable=wrong-import-position
 
 DOMAIN = "demo.launchbay.test"
 LAB_ACME = os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme"))
@@ -25,18 +25,7 @@ VOLUME = "lbi-sqlite-%d" % int(time.time())  # a new, empty file each run
 DATABASE = "demo_sqlite"
 RECORD = "/etc/launchbay/apps/demo/sqlite-migration.json"
 ORDERS = (1, 12, 777, 40000, 63000)
-VARS = """
-app_version: v3
-app_volumes: ["%(volume)s:/data"]
-app_secrets:
-  DATABASE_URL: "sqlite:////data/app.db"
-  SECRET_KEY: "{{ lookup('ansible.builtin.password', _local_secrets ~ '/app_secret_key', length=48, chars=['ascii_letters', 'digits']) }}"
-postgres_databases: [{name: %(database)s}]
-migrate_sqlite_database_url: >-
-  {{ {'user': postgres_initial_user, 'password': postgres_initial_user_password, 'host': 'launchbay_postgres',
-      'database': '%(database)s'} | launchbay.webstack.database_url }}
-migrate_sqlite_pgloader_image: launchbay-lab/pgloader:bookworm
-""" % {"volume": VOLUME, "database": DATABASE}
+VARS = deploy_vars(VOLUME, DATABASE)
 
 
 def playbook(name, varsfile, *args, background=False):
