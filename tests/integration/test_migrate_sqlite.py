@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import LOCAL_SECRETS, REPO
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
@@ -190,9 +190,15 @@ def test_the_way_back_refuses_to_lose_new_rows_then_exports_them(on_sqlite):
 
 
 def test_the_way_back_without_new_rows(on_sqlite):
-    rc, out = playbook("migrate_sqlite", on_sqlite["vars"])
+    rc, out = playbook("migrate_sqlite", on_sqlite["vars"], "-vvv")
     assert rc == 0, out[-4000:]
     assert database_kind() == "postgresql"
+    # at -vvv: neither the app's database password, nor its secret key, nor the copy's temporary password
+    for name in ("postgres_app", "app_secret_key"):
+        with open(os.path.join(LOCAL_SECRETS, name), encoding="utf-8") as handle:
+            secret = handle.read().strip()
+        assert len(secret) >= 16 and secret not in out, name
+    assert "LOGIN PASSWORD '" not in out and "launchbay_migrate_" in out
     rc, out = playbook("migrate_sqlite", on_sqlite["vars"], "-e", "migrate_sqlite_rollback=true")
     assert rc == 0, out[-4000:]
     assert "Nothing was written since the switch" in out
