@@ -115,6 +115,7 @@ def main():
         subprocess.run([os.path.join(REPO, "lab", "deploy-local.sh")], cwd=REPO, env=env, capture_output=True, timeout=1800,
                        check=False)
         sh("docker", "volume", "rm", VOLUME, check=False)
+        psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DATABASE)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -100,7 +100,11 @@ def on_sqlite(tmp_path_factory):
                                      check=True).stdout)[0]["Mountpoint"] + "/app.db"
     counts = fill(path)
     assert sum(counts.values()) == 105000
-    return {"vars": varsfile, "file": path, "orders": {n: https("GET", "/orders/%d" % n) for n in ORDERS}}
+    yield {"vars": varsfile, "file": path, "orders": {n: https("GET", "/orders/%d" % n) for n in ORDERS}}
+    # the stack keeps no trace of this module's database (the app is on SQLite again by now)
+    subprocess.run(["docker", "exec", "-u", "postgres", "launchbay_postgres", "psql", "-XAtq", "-c",
+                    "DROP DATABASE IF EXISTS %s WITH (FORCE)" % DATABASE], capture_output=True, timeout=60, check=False)
+    subprocess.run(["rm", "-f", RECORD], check=True)
 
 
 def test_a_value_postgresql_refuses_is_undone(on_sqlite):

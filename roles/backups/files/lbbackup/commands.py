@@ -27,9 +27,11 @@ def cmd_logical(cfg, args, client=None):
         databases = args.database or server_databases(cfg, conn)
     except BackupError as exc:
         raise BackupError("listing the databases failed: %s" % exc)
+    # one id for the whole run: a named restore (restore_from=ID) finds every database's dump
+    now = datetime.datetime.now(datetime.timezone.utc)
     for database in databases:
         try:
-            manifest = dump_database(cfg, client, database, conn)
+            manifest = dump_database(cfg, client, database, conn, now=now)
             if args.keep_days:
                 manifest["pin"] = pin_backup(cfg, client, database, manifest["id"], args.keep_days, args.reason)
             manifest["retention"] = apply_retention(cfg, client, database)

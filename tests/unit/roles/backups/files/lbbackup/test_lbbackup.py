@@ -178,6 +178,21 @@ def test_the_logical_command_pins_when_asked():
     assert cli.parser().parse_args(["logical"]).keep_days == 0
 
 
+def test_one_run_gives_every_database_the_same_id(monkeypatch):
+    seen = []
+
+    def fake_dump(_cfg, _client, database, _conn, now=None):
+        seen.append(now)
+        return {"id": config_mod.backup_id(now)}
+
+    monkeypatch.setattr(commands, "dump_database", fake_dump)
+    monkeypatch.setattr(commands, "apply_retention", lambda *_a: {})
+    args = cli.parser().parse_args(["logical", "--database", "app", "--database", "shop"])
+    result = commands.cmd_logical(type("Cfg", (), {"superuser": "postgres"})(), args, client=object())
+    assert len(set(seen)) == 1 and seen[0] is not None
+    assert result["backups"]["app"]["id"] == result["backups"]["shop"]["id"]
+
+
 def test_freshness_alerts_when_the_newest_dump_is_too_old():
     cfg, client = config(freshness_hours=26), FakeS3()
     args = cli.parser().parse_args(["freshness", "--logical-only"])
