@@ -2,7 +2,7 @@
 # Build the lab images, each cached by tag and by a hash of its build context
 # (label launchbay.lab.hash): an image that is up to date is not rebuilt.
 #   lab/images.sh              every image
-#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance pgloader workstation demo)
+#   lab/images.sh demo traefik only these (names: base host traefik postgres pebble s3 registry maintenance pgloader monitoring workstation demo)
 source "$(dirname "$0")/lib.sh"
 
 TRAEFIK_VERSION="3.7.15"
@@ -83,6 +83,18 @@ image_maintenance() { build "${LAB_IMAGE_PREFIX}/maintenance:bookworm" "${LAB_DI
 
 image_pgloader() { build "${LAB_IMAGE_PREFIX}/pgloader:bookworm" "${LAB_DIR}/images/pgloader" pgloader; }
 
+# Monitoring, from Debian's packages (the roles default to the official images).
+image_monitoring() {
+  local component program
+  for pair in prometheus:prometheus prometheus-alertmanager:alertmanager \
+      prometheus-blackbox-exporter:blackbox_exporter prometheus-node-exporter:node_exporter \
+      prometheus-postgres-exporter:postgres_exporter; do
+    component="${pair%%:*}" program="${pair#*:}"
+    build "${LAB_IMAGE_PREFIX}/${component}:bookworm" "${LAB_DIR}/images/monitoring" "monitoring-${component}" \
+      --build-arg "COMPONENT=${component}" --build-arg "PROGRAM=${program}"
+  done
+}
+
 image_workstation() { build "${LAB_IMAGE_PREFIX}/workstation:bookworm" "${LAB_DIR}/images/workstation" workstation; }
 
 # The demo app, four tags from one source (v3 adds the shop schema the SQLite migration uses).
@@ -95,7 +107,7 @@ image_demo() {
     --build-arg APP_SCHEMA_VERSION=2 --build-arg APP_BROKEN=1
 }
 
-ALL=(base host traefik postgres pebble s3 registry maintenance pgloader workstation demo)
+ALL=(base host traefik postgres pebble s3 registry maintenance pgloader monitoring workstation demo)
 wanted=("$@")
 [ "${#wanted[@]}" -gt 0 ] || wanted=("${ALL[@]}")
 image_base
