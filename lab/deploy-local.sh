@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 bash "${LAB_DIR}/bootstrap.sh"
 bash "${LAB_DIR}/engine.sh" start
-bash "${LAB_DIR}/images.sh" postgres traefik pebble s3 demo
+bash "${LAB_DIR}/images.sh" postgres traefik maintenance pebble s3 monitoring demo
 bash "${LAB_DIR}/acme.sh"
 bash "${LAB_DIR}/s3.sh"
 cd "${REPO_DIR}" || exit 1

@@ -72,13 +72,16 @@ def http_status(url, timeout=1):
         return 0
 
 
-def http_probe(path, port, networks=(), status=http_status):
+def http_probe(path, port, networks=(), status=http_status, address=None):
     """probe(container) for wait_healthy: the app's health `path` on `port`, asked directly on
-    the container's address (on the first of `networks` it is attached to), answers 200."""
+    the container's address (on the first of `networks` it is attached to), answers 200.
+    `address` replaces the container's own (127.0.0.1 for one on the host's network)."""
     def probe(container):
+        if address:
+            return status("http://%s:%d%s" % (address, port, path)) == 200
         addresses = (container.get("NetworkSettings") or {}).get("Networks") or {}
-        address = next((addresses[n] for n in networks if n in addresses), None) or next(iter(addresses.values()), {})
-        ip = (address or {}).get("IPAddress")
+        attached = next((addresses[n] for n in networks if n in addresses), None) or next(iter(addresses.values()), {})
+        ip = (attached or {}).get("IPAddress")
         return bool(ip) and status("http://%s:%d%s" % (ip, port, path)) == 200
 
     return probe

@@ -45,6 +45,12 @@ options:
   probe_network:
     description: The Docker network whose address of the container is asked (the first attached one when unset).
     type: str
+  probe_address:
+    description:
+      - The address O(probe_path) is asked on instead of the container's own, like V(127.0.0.1) for a container
+        on the host's network that listens on the loopback.
+    type: str
+    version_added: 0.2.0
   fail_fast:
     description: Stop waiting as soon as a container cannot become healthy by waiting.
     type: bool
@@ -103,6 +109,7 @@ def main():
             probe_path=dict(type="str"),
             probe_port=dict(type="int"),
             probe_network=dict(type="str"),
+            probe_address=dict(type="str"),
             **DOCKER_ARGUMENT_SPEC
         ),
         required_together=[("probe_path", "probe_port")],
@@ -116,7 +123,8 @@ def main():
         module.fail_json(msg="probe_path must start with '/', like /health (found %r)" % params["probe_path"])
     probe = None
     if params["probe_path"]:
-        probe = http_probe(params["probe_path"], params["probe_port"], [params["probe_network"]] if params["probe_network"] else [])
+        probe = http_probe(params["probe_path"], params["probe_port"], [params["probe_network"]] if params["probe_network"] else [],
+                           address=params["probe_address"])
     started = time.time()
     try:
         ok, states = wait_healthy(DockerClient.from_params(params), params["containers"], params["timeout"],

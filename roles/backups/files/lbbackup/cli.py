@@ -37,6 +37,7 @@ import sys
 from .alerts import send_alert
 from .commands import cmd_drill, cmd_freshness, cmd_init, cmd_list, cmd_logical, cmd_restore_logical, cmd_retention
 from .config import BackupError, Config, mask_text
+from .metrics import record as record_metrics
 from .pitr import cmd_archive_check, cmd_pitr_backup, cmd_pitr_extract, cmd_pitr_window
 
 
@@ -126,8 +127,19 @@ def main(argv=None):
             out["alerted"], problems = send_alert(cfg, args.command, message, database)
             if problems:
                 out["alert_problems"] = problems
+        if cfg and args.command in ALERTING:
+            _metrics(cfg, args.command, None, True)
         print(json.dumps(out, sort_keys=True))
         print("launchbay_backup %s: %s" % (args.command, message), file=sys.stderr)
         return 3 if out.get("alerted") else 1
+    if args.command in ALERTING:
+        _metrics(cfg, args.command, result, False)
     print(json.dumps(result, sort_keys=True, default=str))
     return 0
+
+
+def _metrics(cfg, command, result, failed):
+    """The run's result for the monitoring (the node exporter's textfile collector), when configured."""
+    problem = record_metrics(cfg.data.get("metrics_dir") or "", command, result, failed)
+    if problem:
+        print("launchbay_backup %s: %s" % (command, cfg.mask(problem)), file=sys.stderr)

@@ -110,3 +110,12 @@ def test_http_probe_asks_the_containers_address_on_the_named_network():
     assert probe(found) and asked == ["http://10.0.0.7:8000/health"]
     assert not http_probe("/health", 8000, status=lambda url: 503)(found)
     assert not http_probe("/health", 8000, status=lambda url: 200)(container())  # no address: not answering
+
+
+def test_http_probe_asks_a_given_address_for_a_container_on_the_hosts_network():
+    asked = []
+    found = container()
+    found["NetworkSettings"] = {"Networks": {"host": {"IPAddress": ""}}}
+    probe = http_probe("/-/ready", 9090, status=lambda url: asked.append(url) or 200, address="127.0.0.1")
+    assert probe(found) and asked == ["http://127.0.0.1:9090/-/ready"]
+    assert not http_probe("/-/ready", 9090, status=lambda url: 503, address="127.0.0.1")(found)
