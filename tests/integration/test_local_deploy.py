@@ -104,8 +104,8 @@ def test_traefik_has_no_docker_socket_and_its_api_needs_the_token(deployed_v1):
     assert res.stdout.strip() == "404", res.stdout + res.stderr
 
 
-IN_FULL = [arg for role in ("docker_host", "postgres", "backups", "traefik") for arg in ("-e", "%s_skip_unchanged=false" % role)]
-SKIPPED = {"Docker host", "PostgreSQL", "Backups", "Traefik"}
+IN_FULL = [arg for role in ("docker_host", "postgres", "backups", "traefik", "monitoring") for arg in ("-e", "%s_skip_unchanged=false" % role)]
+SKIPPED = {"Docker host", "PostgreSQL", "Backups", "Traefik", "Monitoring"}
 
 
 def skipped_roles(out):
