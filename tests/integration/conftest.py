@@ -26,7 +26,7 @@ LOCAL_SECRETS = os.environ.get("LAUNCHBAY_LOCAL_SECRETS", os.path.expanduser("~/
 # The modules that use the local stack run in this order, after the ones that do not: those that
 # leave it as the main command deploys it (image pruning deploys another app; the preflight cases
 # change nothing) come first and share one deploy (local_stack), the ones that change it follow.
-STACK_MODULES = ["test_image_pruning", "test_preflight", "test_local_deploy", "test_no_secret_leaks", "test_pipeline",
+STACK_MODULES = ["test_image_pruning", "test_preflight", "test_local_deploy", "test_no_secret_leaks", "test_pipeline", "test_monitoring",
                  "test_migrate_sqlite", "test_rollout"]
 
 
