@@ -16,6 +16,9 @@ Configuration (environment; every secret also accepts NAME_FILE pointing at a fi
     APP_PORT          optional  listen port (default 8000)
     APP_DRAIN_TIMEOUT optional  seconds to finish in-flight requests on SIGTERM (default 20)
     APP_ENVIRONMENT   optional  free text shown in /health (default "development")
+    APP_ERROR_PERCENT optional  this share (0-100) of requests other than /health answers 500,
+                                evenly spread: a release that is healthy but fails its users
+    SENTRY_DSN        optional  error reporting (a secret); SENTRY_RELEASE names the release
 
 Baked into the image at build time: APP_VERSION, APP_SCHEMA_VERSION (the highest migration
 this release knows) and APP_BROKEN (when "1", /health never reports healthy).
@@ -127,6 +130,13 @@ def load_config(env, need_secret_key=True):
     cfg["version"] = env.get("APP_VERSION", "dev")
     cfg["schema_version"] = int(env.get("APP_SCHEMA_VERSION", "0") or 0) or known_schema_version()
     cfg["broken"] = env.get("APP_BROKEN", "0") == "1"
+    raw = env.get("APP_ERROR_PERCENT", "0") or "0"
+    try:
+        cfg["error_percent"] = float(raw)
+    except ValueError:
+        raise ConfigError("APP_ERROR_PERCENT must be a number from 0 to 100, got %r" % raw)
+    if not 0 <= cfg["error_percent"] <= 100:
+        raise ConfigError("APP_ERROR_PERCENT must be a number from 0 to 100, got %r" % raw)
     return cfg
 
 
@@ -272,6 +282,16 @@ class App:
         self.inflight = 0
         self.inflight_lock = threading.Lock()
         self.idle = threading.Condition(self.inflight_lock)
+        self.served = 0  # requests counted for APP_ERROR_PERCENT
+
+    def injected_error(self):
+        """True for APP_ERROR_PERCENT of the requests, evenly spread (0: never)."""
+        share = self.cfg.get("error_percent", 0) / 100.0
+        if share <= 0:
+            return False
+        with self.inflight_lock:
+            self.served += 1
+            return int(self.served * share) != int((self.served - 1) * share)
 
     # -- request accounting, for graceful shutdown -------------------------------------
     def enter(self):
@@ -425,10 +445,12 @@ class Handler(BaseHTTPRequestHandler):
         params = urllib.parse.parse_qs(url.query)
         app = self.app
         try:
-            if path == "/" and self.command in ("GET", "HEAD"):
-                return self._send(200, {"service": "launchbay demo app", "environment": app.cfg["environment"]})
             if path == "/health" and self.command in ("GET", "HEAD"):
                 return self._send(*app.health())
+            if app.injected_error():
+                return self._send(500, {"error": "injected error (APP_ERROR_PERCENT)"})
+            if path == "/" and self.command in ("GET", "HEAD"):
+                return self._send(200, {"service": "launchbay demo app", "environment": app.cfg["environment"]})
             if path == "/slow" and self.command == "GET":
                 ms = min(max(int(params.get("ms", ["500"])[0]), 0), MAX_SLOW_MS)
                 time.sleep(ms / 1000.0)
