@@ -135,7 +135,7 @@ def monitored(local_stack, tmp_path_factory):
     res = deploy("-vvv", "playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(settings))
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     print("deploy with monitoring settings: %.1f s" % (time.monotonic() - started))
-    yield {"receiver": receiver, "tls_port": tls_port, "output": res.stdout + res.stderr}
+    yield {"receiver": receiver, "tls_port": tls_port, "output": res.stdout + res.stderr, "settings": settings}
     docker("rm", "-f", TLS_NAME, check=False)
     receiver.server.shutdown()
 
@@ -257,6 +257,40 @@ def test_maintenance_silences_the_apps_alerts(monitored):
     assert res.returncode == 0, res.stdout[-3000:]
     with urllib.request.urlopen(ALERTMANAGER + "/api/v2/silences", timeout=10) as response:
         assert not [s for s in json.loads(response.read()) if s["status"]["state"] == "active"]
+
+
+def test_a_release_answering_500s_is_rolled_back_by_the_watch_window(monitored):
+    """Under load on /, a release whose replicas are healthy but answer 500 to half the requests:
+    the watch after the rollout reads Traefik's metrics, fails the run, and the run rolls back."""
+    cafile = os.path.join(os.path.expanduser("~/.config/launchbay/lab-acme"), "pebble-root.pem")
+    load = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "python"), os.path.join(REPO, "lab", "loadgen.py"),
+                             "--host", "demo.launchbay.test", "--cafile", cafile, "--path", "/", "--rate", "20",
+                             "--seconds", "150"], stdout=subprocess.PIPE, text=True)
+    try:
+        bad = dict(monitored["settings"], app_env={"APP_ENVIRONMENT": "local", "APP_ERROR_PERCENT": "50"})
+        res = deploy("playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(bad))
+    finally:
+        load.terminate()
+        load.communicate(timeout=60)
+    out = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0, out[-3000:]
+    assert "the new release failed its watch after" in out and "answered 5xx (limit 5.0%)" in out, out[-3000:]
+    assert "Rolled back to the previous release on: localhost" in out
+    # the release before serves again: no injected error on / (its replicas have no such setting)
+    for container in docker("ps", "-q", "--filter", "label=launchbay.app=demo").stdout.split():
+        env = json.loads(docker("inspect", "-f", "{{json .Config.Env}}", container).stdout)
+        assert not [e for e in env if e.startswith("APP_ERROR_PERCENT=")], env
+    answers = [subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--resolve", "demo.launchbay.test:443:127.0.0.1",
+                               "--cacert", cafile, "https://demo.launchbay.test/"], capture_output=True, text=True,
+                              timeout=30, check=False).stdout for _ in range(20)]
+    assert answers == ["200"] * 20, answers
+
+
+def test_status_shows_the_availability_and_error_budget(monitored):
+    res = deploy("playbooks/status.yml", "-i", "inventories/local")
+    assert res.returncode == 0, res.stdout[-3000:]
+    text = " ".join(res.stdout.split())
+    assert "availability: '" in text and "% over 30d (" in text and "error budget against 99.9%:" in text, text[-2000:]
 
 
 def receiver_alerts(monitored, since, name):
