@@ -130,6 +130,7 @@ def load_config(env, need_secret_key=True):
     cfg["version"] = env.get("APP_VERSION", "dev")
     cfg["schema_version"] = int(env.get("APP_SCHEMA_VERSION", "0") or 0) or known_schema_version()
     cfg["broken"] = env.get("APP_BROKEN", "0") == "1"
+    cfg["sentry_dsn"] = read_setting(env, "SENTRY_DSN") or ""
     raw = env.get("APP_ERROR_PERCENT", "0") or "0"
     try:
         cfg["error_percent"] = float(raw)
@@ -526,6 +527,11 @@ def serve(cfg):
         database=redact_dsn(cfg["database_url"]),
         environment=cfg["environment"],
         broken=cfg["broken"],
+        # where a real app would call sentry_sdk.init(dsn=..., release=..., environment=...): the
+        # DSN's host only (the key is a secret), the release and environment as given
+        error_reporting=(
+            {"host": urllib.parse.urlsplit(cfg["sentry_dsn"]).hostname, "release": os.environ.get("SENTRY_RELEASE", ""),
+             "environment": os.environ.get("SENTRY_ENVIRONMENT", "")} if cfg["sentry_dsn"] else None),
     )
     server.serve_forever(poll_interval=0.2)
     stopped.wait(5)

@@ -14,10 +14,11 @@ import secrets
 import stat
 import subprocess
 import urllib.parse
+import urllib.request
 
 import pytest
 
-from conftest import REPO, traefik_api
+from conftest import REPO, traefik_api, wait_until
 
 NAME = "lbleak"
 PG = NAME + "_postgres"
@@ -25,6 +26,7 @@ VOLUME = NAME + "_pgdata"
 PG_DIR = "/etc/launchbay/" + NAME + "-postgres"
 APP_DIR = "/etc/launchbay/apps/" + NAME
 BACKUPS_DIR = "/etc/launchbay/" + NAME + "-backups"
+MONITORING_DIR = "/etc/launchbay/monitoring"
 
 
 def replicas():
@@ -61,12 +63,19 @@ def vault_layout(tmp, values):
             "  DATABASE_URL: >-\n"
             "    {{ {'user': postgres_initial_user, 'password': vault_pg_app, 'host': postgres_container_name,\n"
             "        'database': postgres_initial_database} | launchbay.webstack.database_url }}\n"
-            "  SECRET_KEY: '{{ vault_secret_key }}'\n")
+            "  SECRET_KEY: '{{ vault_secret_key }}'\n"
+            "app_sentry_dsn: '{{ vault_sentry_dsn }}'\n"
+            # monitoring: the exporter's login (the postgres role creates it), an SMTP password
+            "monitoring_alert_email_to: [ops@leak.launchbay.test]\n"
+            "monitoring_alert_email_smarthost: 127.0.0.1:2525\n"
+            "monitoring_alert_email_username: leak\n"
+            "monitoring_alert_email_password: '{{ vault_smtp }}'\n")
     vault = os.path.join(group_vars, "vault.yml")
     with open(vault, "w", encoding="utf-8") as handle:
         for name, var in (("postgres_superuser_password", "vault_pg_superuser"), ("postgres_initial_user_password", "vault_pg_app"),
                           ("backups_passphrase", "vault_dump"), ("backups_pitr_cipher_pass", "vault_wal"),
-                          ("secret_key", "vault_secret_key")):
+                          ("secret_key", "vault_secret_key"), ("sentry_dsn", "vault_sentry_dsn"),
+                          ("smtp_password", "vault_smtp")):
             handle.write("%s: !unsafe %s\n" % (var, json.dumps(values[name], ensure_ascii=False)))
     password_file = os.path.join(tmp, "vault-password")
     with open(password_file, "w", encoding="utf-8") as handle:
@@ -104,6 +113,9 @@ def leak_run(tmp_path_factory):
         "secret_key": "LeakKey-" + secrets.token_hex(16) + NASTY + "\nline two",
         "backups_passphrase": "LeakDump-" + secrets.token_hex(12) + NASTY,
         "backups_pitr_cipher_pass": "LeakWal-" + secrets.token_hex(12) + NASTY,
+        # a DSN's key cannot hold those characters (the app role checks its form)
+        "sentry_dsn": "https://LeakSentry%s@sentry.launchbay.test/42" % secrets.token_hex(12),
+        "smtp_password": "LeakSmtp-" + secrets.token_hex(12) + NASTY,
     }
     extra = {
         "app_name": NAME,
@@ -142,7 +154,7 @@ def test_no_secret_in_playbook_output(leak_run):
 
 
 def test_no_secret_in_docker_inspect_or_logs(leak_run):
-    for container in replicas() + [PG, "launchbay_traefik"]:
+    for container in replicas() + [PG, "launchbay_traefik", "launchbay_alertmanager", "launchbay_postgres_exporter"]:
         inspect = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
         logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
         assert json.loads(inspect)[0]["State"]["Running"]
@@ -172,7 +184,7 @@ def test_secrets_only_in_private_secret_files(leak_run):
             dir_mode = stat.S_IMODE(os.stat(dirpath).st_mode)
             if dirpath.endswith("/secrets"):
                 assert not dir_mode & 0o077, "%s is open to others (%o)" % (dirpath, dir_mode)
-    assert sorted(os.path.basename(p) for p in holders) == ["DATABASE_URL", "SECRET_KEY", "superuser_password"]
+    assert sorted(os.path.basename(p) for p in holders) == ["DATABASE_URL", "SECRET_KEY", "SENTRY_DSN", "superuser_password"]
 
 
 def test_backup_secrets_only_in_the_private_backup_configuration(leak_run):
@@ -202,6 +214,7 @@ def test_secrets_arrive_byte_exact(leak_run):  # FAULT templated-secret
             with open(os.path.join(dirpath, name), "rb") as handle:
                 files[name] = handle.read().decode("utf-8")
     assert files["SECRET_KEY"] == values["secret_key"]
+    assert files["SENTRY_DSN"] == values["sentry_dsn"]
     url = urllib.parse.urlsplit(files["DATABASE_URL"])
     assert urllib.parse.unquote(url.password) == values["postgres_initial_user_password"]
     with open(os.path.join(BACKUPS_DIR, "backup.json"), encoding="utf-8") as handle:
@@ -223,3 +236,41 @@ def test_a_backup_made_with_such_secrets_restores(leak_run):
     assert not leaked(out, leak_run["values"]), "in the restore's -vvv output"
     code, service = traefik_api("/api/http/services/%s@file" % NAME)
     assert code == 200 and sorted(service["serverStatus"].values()) == ["UP", "UP"], service
+
+
+def test_monitoring_secrets_only_in_its_private_files_and_byte_exact(leak_run):
+    """The SMTP password only in alertmanager.yml, mode 0400 and the containers' own user's; the
+    exporter's generated password likewise in its own file only, and it logs in with it (pg_up 1)."""
+    holders = []
+    for dirpath, _dirs, files in os.walk(MONITORING_DIR):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                content = handle.read().decode("utf-8", "replace")
+            if leaked(content, leak_run["values"]):
+                holders.append(os.path.relpath(path, MONITORING_DIR))
+                info = os.stat(path)
+                assert stat.S_IMODE(info.st_mode) == 0o400 and info.st_uid == 64093, (path, oct(info.st_mode), info.st_uid)
+    assert sorted(holders) == ["alertmanager/alertmanager.yml"]
+    password_file = os.path.join(MONITORING_DIR, "postgres_exporter_password")
+    with open(password_file, encoding="utf-8") as handle:
+        generated = handle.read()
+    info = os.stat(password_file)
+    assert stat.S_IMODE(info.st_mode) == 0o400 and info.st_uid == 64093
+    out = leak_run["result"].stdout + leak_run["result"].stderr
+    assert len(generated) == 40 and generated not in out, "the exporter's password in the -vvv output"
+
+    def logged_in():
+        metrics = urllib.request.urlopen("http://127.0.0.1:9187/metrics", timeout=10).read().decode()
+        return [line for line in metrics.splitlines() if line.startswith("pg_up") and line.endswith(" 1")]
+
+    wait_until(logged_in, 60, "the PostgreSQL exporter logged in to %s with the password as written" % PG)
+
+
+def test_the_release_names_itself_to_error_reporting(leak_run):
+    for container in replicas():
+        env = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", container], capture_output=True,
+                                        text=True, check=True).stdout)
+        assert "SENTRY_RELEASE=v1" in env and "SENTRY_ENVIRONMENT=local" in env and "SENTRY_DSN_FILE=/run/secrets/SENTRY_DSN" in env
+        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
+        assert '"host": "sentry.launchbay.test", "release": "v1"' in logs.stdout + logs.stderr
