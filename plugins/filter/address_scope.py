@@ -10,7 +10,7 @@ version_added: 0.2.0
 description:
   - Returns V(loopback), V(private) (RFC 1918, shared address space 100.64.0.0/10 as used by
     WireGuard meshes such as Tailscale, link-local, IPv6 unique local), V(public), or V(invalid)
-    for anything that is not an IP address (a host name is V(invalid): a listener needs an address).
+    for anything that is not an IP address (a host name is V(invalid), since a listener needs an address).
   - The monitoring role refuses an exporter listening on a public address.
 options:
   _input:

@@ -8,6 +8,7 @@ verdict, or when Prometheus stops answering for longer than one interval allows.
 from __future__ import annotations
 
 import json
+import math
 import time
 
 
@@ -28,7 +29,7 @@ def prometheus_query(url, query, timeout=10):
     if not result:
         return None
     value = float(result[0]["value"][1])
-    return None if value != value else value  # NaN: no requests to divide by
+    return None if math.isnan(value) else value  # NaN: no requests to divide by
 
 
 def queries(service, window):

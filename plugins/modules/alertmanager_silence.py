@@ -21,7 +21,7 @@ options:
     type: str
     default: http://127.0.0.1:9093
   matchers:
-    description: Labels and values an alert must all have to be silenced (equality), like C({app: shop}).
+    description: "Labels and values an alert must all have to be silenced (equality), like C({app: shop})."
     type: dict
     required: true
   comment:

@@ -11,12 +11,12 @@ short_description: Watch a new release's errors and latency through the proxy fo
 version_added: 0.2.0
 description:
   - Reads Traefik's metrics of the app's service from Prometheus every O(interval) seconds for O(seconds)
-    seconds after a deploy, over the time since the watch began: requests, 5xx answers and the 95th percentile
-    latency.
+    seconds after a deploy, over the time since the watch began (requests, 5xx answers and the 95th percentile
+    latency).
   - Fails as soon as the share of 5xx answers passes O(error_ratio_max) or the latency passes
     O(latency_p95_max_seconds), once at least O(min_requests) requests were answered; the deploy playbook then
     rolls the release back. With fewer requests it passes and says so.
-  - Bounded: it ends at the window's end, at once on a verdict, or when Prometheus stops answering for three
+  - Bounded. It ends at the window's end, at once on a verdict, or when Prometheus stops answering for three
     intervals (saying why).
 options:
   prometheus_url:

@@ -141,8 +141,11 @@ def monitored(local_stack, tmp_path_factory):
 
 
 def test_every_target_is_up_and_nothing_listens_beyond_the_loopback(monitored):
-    jobs = wait_until(lambda: (lambda r: r if len(r) >= 7 and all(s["value"][1] == "1" for s in r) else None)(prometheus("up")),
-                      60, "every scrape target up")
+    def all_up():
+        found = prometheus("up")
+        return found if len(found) >= 7 and all(s["value"][1] == "1" for s in found) else None
+
+    jobs = wait_until(all_up, 60, "every scrape target up")
     assert {s["metric"]["job"] for s in jobs} >= {"prometheus", "alertmanager", "node", "traefik", "postgres", "health", "tls"}
     health = prometheus('probe_success{job="health"}')
     assert [(s["metric"]["domain"], s["value"][1]) for s in health] == [("demo.launchbay.test", "1")]
@@ -282,7 +285,7 @@ def test_a_release_answering_500s_is_rolled_back_by_the_watch_window(monitored):
         assert not [e for e in env if e.startswith("APP_ERROR_PERCENT=")], env
     answers = [subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--resolve", "demo.launchbay.test:443:127.0.0.1",
                                "--cacert", cafile, "https://demo.launchbay.test/"], capture_output=True, text=True,
-                              timeout=30, check=False).stdout for _ in range(20)]
+                              timeout=30, check=False).stdout for _attempt in range(20)]
     assert answers == ["200"] * 20, answers
 
 

@@ -19,7 +19,7 @@ def app(tmp_path, percent):
 @pytest.mark.parametrize("percent, failed", [("0", 0), ("25", 25), ("50", 50), ("100", 100), ("12.5", 12)])
 def test_the_share_is_exact_and_evenly_spread(tmp_path, percent, failed):
     instance = app(tmp_path, percent)
-    answers = [instance.injected_error() for _ in range(100)]
+    answers = [instance.injected_error() for _request in range(100)]
     assert sum(answers) == failed
     if failed == 50:
         assert answers[:4] == [False, True, False, True]
