@@ -93,6 +93,9 @@ INVENTORY_CASES = [
     ("two-db-hosts", "webstack_db: {hosts: {localhost: , db2.invalid: }}\n        webstack_app: {hosts: {localhost: }}", "must hold exactly one host"),
     ("app-host-without-db", "webstack_db: {hosts: {localhost: }}\n        webstack_app: {hosts: {localhost: , web2.invalid: }}", "could not reach it"),
     ("no-app-host", "webstack_db: {hosts: {localhost: }}\n        webstack_app: {hosts: {}}", "no host in the group webstack_app"),
+    # the local group_vars turn monitoring on
+    ("no-monitoring-server", "webstack_db: {hosts: {localhost: }}\n        webstack_app: {hosts: {localhost: }}",
+     "the group webstack_monitoring (monitoring_server_group) must hold exactly one host, the monitoring server"),
 ]
 
 
