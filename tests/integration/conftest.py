@@ -19,6 +19,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PREFIX = os.environ.get("LAUNCHBAY_LAB_IMAGE_PREFIX", "launchbay-lab")
 LABEL = "launchbay.test=integration"
 NETWORK = "lbi-net"
+# Tests that name who deploys through USER (a user that does not exist) set this too: Ansible's
+# local connection would otherwise put its temporary files under "~USER/.ansible/tmp", which the
+# shell leaves unexpanded, a relative directory in the playbook's folder.
+REMOTE_TMP = "/tmp/launchbay-tests-ansible-tmp"
 # Where the local inventory keeps the secrets it generates (see inventories/local).
 LOCAL_SECRETS = os.environ.get("LAUNCHBAY_LOCAL_SECRETS", os.path.expanduser("~/.config/launchbay/local-secrets"))
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import LOCAL_SECRETS, REPO
+from conftest import LOCAL_SECRETS, REMOTE_TMP, REPO
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
@@ -29,7 +29,7 @@ VARS = deploy_vars(VOLUME, DATABASE)
 
 
 def playbook(name, varsfile, *args, background=False):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="migrate-test")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="migrate-test", ANSIBLE_REMOTE_TMP=REMOTE_TMP)
     cmd = ["ansible-playbook", "playbooks/%s.yml" % name, "-i", "inventories/local", "-e", "@" + varsfile, *args]
     if background:
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

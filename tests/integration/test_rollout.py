@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import REPO, started_at, traefik_api
+from conftest import REMOTE_TMP, REPO, started_at, traefik_api
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-position
@@ -29,7 +29,7 @@ RATE = 100
 
 
 def playbook(name, *args, timeout=900):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="rollout-test")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="rollout-test", ANSIBLE_REMOTE_TMP=REMOTE_TMP)
     started = time.monotonic()
     res = subprocess.run(["ansible-playbook", "playbooks/%s.yml" % name, "-i", "inventories/local", *args],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -223,7 +223,7 @@ def test_two_deploys_started_within_a_second_one_runs_the_other_is_refused(on_v1
     """FAULT two-deploys: the lock decides atomically; the refused run names the other and changes nothing."""
     runs = []
     for user in ("deployer-a", "deployer-b"):
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER=user)
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER=user, ANSIBLE_REMOTE_TMP=REMOTE_TMP)
         runs.append(subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-e", "app_version=v1",
                                       "-e", json.dumps({"run_reason": "deploy by " + user})], cwd=REPO, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
@@ -283,7 +283,7 @@ def restarts_during_a_deploy(args, bound=30):
     order = [("postgres", "launchbay_postgres"), ("traefik", "launchbay_traefik")]
     faults, starts = {}, {container: started_at(container) for _fault, container in order}
     gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="restarts-test")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="restarts-test", ANSIBLE_REMOTE_TMP=REMOTE_TMP)
     run = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", *args], cwd=REPO, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
@@ -334,7 +334,7 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
     back the release's own image by ID with its own environment, not a no-op with today's."""
     tag = "launchbay-lab/demo-app:moving"
     subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v1", tag], check=True)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="killed-run")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="killed-run", ANSIBLE_REMOTE_TMP=REMOTE_TMP)
     try:
         before = {name for name, _image in replicas()}
         gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
