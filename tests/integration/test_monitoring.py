@@ -128,8 +128,8 @@ def monitored(local_stack, tmp_path_factory):
         "monitoring_health_for": "10s", "monitoring_disk_for": "4s",
         "monitoring_alert_group_wait": "1s", "monitoring_alert_group_interval": "3s", "monitoring_alert_repeat_interval": "1h",
         "monitoring_tls_targets": ["127.0.0.1:%d" % tls_port],
-        # a minute: the dump the test takes ages past it while the test watches
-        "monitoring_backup_max_age_hours": 0.02,
+        # 36 s: the dump the test takes ages past it while the test watches
+        "monitoring_backup_max_age_hours": 0.01,
     }
     started = time.monotonic()
     res = deploy("-vvv", "playbooks/deploy.yml", "-i", "inventories/local", "-e", json.dumps(settings))
@@ -211,7 +211,7 @@ def test_a_failed_backup_alerts_and_a_good_one_resolves_then_it_goes_stale(monit
     good, good_wall = time.monotonic(), time.time()
     assert tool("logical", "--database", "demo").returncode == 0
     receiver.wait(120, good, status="resolved", alertname="BackupFailed", job_name="logical")
-    # the newest dump is fresh now; it goes stale past monitoring_backup_max_age_hours (72 s)
+    # the newest dump is fresh now; it goes stale past monitoring_backup_max_age_hours (36 s)
     _at, stale = receiver.wait(240, good, started_after=good_wall, alertname="BackupStale", database="demo", host="localhost")
     assert "demo" in stale["annotations"]["summary"]
 
