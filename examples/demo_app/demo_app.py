@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 try:
@@ -53,6 +54,14 @@ MIGRATION_LOCK_ID = 4242001  # pg advisory lock key: one migrate at a time per d
 SQLITE_MIGRATIONS = "sqlite"  # folder of MIGRATIONS_DIR with each migration's SQLite form
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MAX_SLOW_MS = 10000
+# An X-Request-Id from the client or a proxy is kept when it looks like one; else one is made.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id(header):
+    """The request's id: the caller's X-Request-Id when it is sane, else a new one."""
+    header = (header or "").strip()
+    return header if REQUEST_ID.match(header) else uuid.uuid4().hex
 
 
 class ConfigError(Exception):
@@ -420,6 +429,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "demo_app"
     app = None  # set by serve()
+    request_id = ""  # set for each request by _handle()
 
     def log_message(self, fmt, *args):  # replaced by one JSON line per request
         pass
@@ -432,6 +442,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-App-Version", self.app.cfg["version"])
+        # the same id the app logs; Traefik's access log records it too (traefik_access_log_headers)
+        self.send_header("X-Request-Id", self.request_id)
         if self.app.draining.is_set():
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -483,6 +495,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         started = time.monotonic()
+        self.request_id = request_id(self.headers.get("X-Request-Id"))
         self.app.enter()
         status = 500
         try:
@@ -496,6 +509,7 @@ class Handler(BaseHTTPRequestHandler):
                 status=status,
                 ms=round((time.monotonic() - started) * 1000, 1),
                 remote=self.client_address[0],
+                request_id=self.request_id,
                 version=self.app.cfg["version"],
             )
 

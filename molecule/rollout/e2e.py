@@ -10,6 +10,9 @@ with zero failed requests on both hosts. Phases:
   D --limit rollback of the 2nd host to v2  -> only it changes; a deploy meanwhile is refused by the lock
   E FAULT host-unreachable: deploy v2, the 2nd host stops answering (paused) while the 1st rolls
     out -> the run stops, the 1st is rolled back to v1, the lock is given back
+  F central logs: one request id sent through both hosts' Traefik is found by one search on
+    the log host (lbm-rollout-1), from Traefik and the app on each host; the filters narrow
+    it; retention and the listener are as configured
 Usage: e2e.py MOLECULE_INVENTORY_FILE
 """
 
@@ -17,6 +20,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
+import ssl
+import uuid
 import subprocess
 import sys
 import tempfile
@@ -223,7 +230,82 @@ def main():
     assert images("lbm-rollout-2") == ["launchbay-lab/demo-app:v2"] * 2
     on_host("lbm-rollout-1", "test", "!", "-e", LOCK)
     print("FAULT host-unreachable: the run stopped in %.0fs, lbm-rollout-1 rolled back to v1 with 0 failed requests, lock free" % seconds)
+    check_central_logs(inventory, cafiles)
     print("e2e: all phases passed with zero failed requests")
+
+
+def get_with_request_id(host, cafile, request_id):
+    """One HTTPS request through the host's Traefik carrying the id; the app answers it back."""
+    context = ssl.create_default_context(cafile=cafile)
+    request = "GET / HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n" % (DOMAIN, request_id)
+    data = b""
+    with socket.create_connection((HOSTS[host], 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=DOMAIN) as tls:
+            tls.sendall(request.encode())
+            for _chunk in range(1000):
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("HTTP/1.1 200") and ("\r\nx-request-id: %s" % request_id) in head.lower(), (host, head)
+
+
+def search(inventory, *extra):
+    """playbooks/logs.yml with the given -e filters: its printed lines (TIME HOST CONTAINER | MESSAGE)."""
+    res = subprocess.run(["ansible-playbook", os.path.join(REPO, "playbooks", "logs.yml"), "-i", inventory, *extra],
+                         capture_output=True, text=True, timeout=300, check=False,
+                         env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    tasks = json.loads(res.stdout)["plays"][0]["tasks"]
+    printed = [t for t in tasks if t["task"]["name"].startswith("Print the lines")][0]
+    return list(printed["hosts"].values())[0]["msg"]
+
+
+def check_central_logs(inventory, cafiles):
+    request_id = "e2e-" + uuid.uuid4().hex[:16]
+    names = {host: on_host(host, "hostname").strip() for host in HOSTS}
+    for host in HOSTS:
+        get_with_request_id(host, cafiles[host], request_id)
+    started = time.monotonic()
+    deadline = started + 90
+    wanted = {(names[h], kind) for h in HOSTS for kind in ("traefik", "app")}
+    while True:
+        lines = search(inventory, "-e", "log_request_id=" + request_id)
+        found = set()
+        for line in lines:
+            match = re.match(r"^\S+ (\S+) (\S+) \| (.*)$", line)
+            if not match or request_id not in match.group(3):
+                continue
+            if match.group(2) == "traefik" and '"request_X-Request-Id":"%s"' % request_id in match.group(3):
+                found.add((match.group(1), "traefik"))
+            elif '"event": "request"' in match.group(3) and '"request_id": "%s"' % request_id in match.group(3):
+                found.add((match.group(1), "app"))
+        if found >= wanted:
+            break
+        assert time.monotonic() < deadline, "after 90 s the search by request id found %s of %s:\n%s" % (
+            sorted(found), sorted(wanted), "\n".join(lines))
+        time.sleep(2)
+    print("F one search by request id found it on both hosts, from Traefik and the app, %.0fs after the requests:" % (
+        time.monotonic() - started))
+    for line in lines:
+        print("    " + line[:200])
+    # the filters narrow: the second host's app lines only
+    narrowed = search(inventory, "-e", "log_request_id=" + request_id, "-e", "log_host=lbm-rollout-2", "-e", "log_app=demo")
+    assert narrowed and all(" %s " % names["lbm-rollout-2"] in line and "traefik |" not in line for line in narrowed), narrowed
+    assert search(inventory, "-e", "log_request_id=" + request_id, "-e", "log_since=2000-01-01",
+                  "-e", "log_until=2000-01-02") == ["No line matches this search."]
+    # retention and the listener, as configured
+    retention = on_host("lbm-rollout-1", "systemctl", "show", "launchbay-logs-retention.service", "-p", "ExecStart")
+    assert "--vacuum-time=30d" in retention and "--vacuum-size=10G" in retention, retention
+    assert on_host("lbm-rollout-1", "systemctl", "is-active", "launchbay-logs-retention.timer").strip() == "active"
+    listen = on_host("lbm-rollout-1", "systemctl", "show", "systemd-journal-remote.socket", "-p", "Listen")
+    assert listen.strip() == "Listen=172.31.77.11:19532 (Stream)", listen
+    for host in HOSTS:
+        mode = on_host(host, "stat", "-c", "%a %U %G", "/etc/launchbay/logs/upload.key").strip()
+        assert mode == "440 root systemd-journal-upload", (host, mode)
+    print("F retention %s; journal-remote listens on %s only; upload keys 0440, group systemd-journal-upload" % (
+        re.search(r"--vacuum-time=\S+ --vacuum-size=\S+", retention).group(0), listen.strip().split("=", 1)[1]))
 
 
 if __name__ == "__main__":
