@@ -13,6 +13,9 @@ with zero failed requests on both hosts. Phases:
   F central logs: one request id sent through both hosts' Traefik is found by one search on
     the log host (lbm-rollout-1), from Traefik and the app on each host; the filters narrow
     it; retention and the listener are as configured
+  G monitoring across hosts: Prometheus on lbm-rollout-1 scrapes both hosts' node exporter and
+    Traefik over their private addresses, nothing of it listens on a public address, and a
+    stopped exporter on lbm-rollout-2 raises TargetDown naming that host
 Usage: e2e.py MOLECULE_INVENTORY_FILE
 """
 
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -231,6 +235,7 @@ def main():
     on_host("lbm-rollout-1", "test", "!", "-e", LOCK)
     print("FAULT host-unreachable: the run stopped in %.0fs, lbm-rollout-1 rolled back to v1 with 0 failed requests, lock free" % seconds)
     check_central_logs(inventory, cafiles)
+    check_monitoring_across_hosts()
     print("e2e: all phases passed with zero failed requests")
 
 
@@ -277,7 +282,7 @@ def check_central_logs(inventory, cafiles):
             match = re.match(r"^\S+ (\S+) (\S+) \| (.*)$", line)
             if not match or request_id not in match.group(3):
                 continue
-            if match.group(2) == "traefik" and '"request_X-Request-Id":"%s"' % request_id in match.group(3):
+            if "traefik" in match.group(2) and '"request_X-Request-Id":"%s"' % request_id in match.group(3):
                 found.add((match.group(1), "traefik"))
             elif '"event": "request"' in match.group(3) and '"request_id": "%s"' % request_id in match.group(3):
                 found.add((match.group(1), "app"))
@@ -292,7 +297,7 @@ def check_central_logs(inventory, cafiles):
         print("    " + line[:200])
     # the filters narrow: the second host's app lines only
     narrowed = search(inventory, "-e", "log_request_id=" + request_id, "-e", "log_host=lbm-rollout-2", "-e", "log_app=demo")
-    assert narrowed and all(" %s " % names["lbm-rollout-2"] in line and "traefik |" not in line for line in narrowed), narrowed
+    assert narrowed and all(" %s demo-" % names["lbm-rollout-2"] in line for line in narrowed), narrowed
     assert search(inventory, "-e", "log_request_id=" + request_id, "-e", "log_since=2000-01-01",
                   "-e", "log_until=2000-01-02") == ["No line matches this search."]
     # retention and the listener, as configured
@@ -306,6 +311,54 @@ def check_central_logs(inventory, cafiles):
         assert mode == "440 root systemd-journal-upload", (host, mode)
     print("F retention %s; journal-remote listens on %s only; upload keys 0440, group systemd-journal-upload" % (
         re.search(r"--vacuum-time=\S+ --vacuum-size=\S+", retention).group(0), listen.strip().split("=", 1)[1]))
+
+
+
+def prometheus_query(query):
+    """A PromQL query to Prometheus on the monitoring server (lbm-rollout-1), on its loopback."""
+    url = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(query)
+    return json.loads(on_host("lbm-rollout-1", "curl", "-sf", "--max-time", "5", url))["data"]["result"]
+
+
+def check_monitoring_across_hosts():
+    """The monitoring server on lbm-rollout-1 scrapes both hosts over their private addresses; a
+    stopped exporter on lbm-rollout-2 raises TargetDown naming that host."""
+    wanted = {(job, ip) for job in ("node", "traefik") for ip in HOSTS.values()}
+    deadline = time.monotonic() + 90
+    while True:
+        up = {(r["metric"]["job"], r["metric"]["instance"].rsplit(":", 1)[0]): r["value"][1]
+              for r in prometheus_query('up{job=~"node|traefik"}')}
+        if all(up.get(key) == "1" for key in wanted):
+            break
+        assert time.monotonic() < deadline, "after 90 s Prometheus on lbm-rollout-1 sees %s, wants %s up" % (up, wanted)
+        time.sleep(2)
+    listening = on_host("lbm-rollout-2", "ss", "-Hltn")
+    assert "172.31.77.12:9100" in listening and "172.31.77.12:8082" in listening, listening
+    for port in ("9100", "8082"):
+        assert not re.search(r"(0\.0\.0\.0|\*|\[::\]):%s\b" % port, listening), (port, listening)
+    server = on_host("lbm-rollout-1", "ss", "-Hltn")
+    for port in ("9090", "9093", "9115"):
+        assert re.search(r"127\.0\.0\.1:%s\b" % port, server) and not re.search(r"(0\.0\.0\.0|\*|\[::\]):%s\b" % port, server), (
+            port, server)
+    print("G Prometheus on lbm-rollout-1 scrapes node and traefik on both hosts' private addresses (%s): all up" % (
+        ", ".join(sorted(HOSTS.values()))))
+    # the second host's exporter stops: the alert names that host
+    on_host("lbm-rollout-2", "docker", "stop", "-t", "1", "launchbay_node_exporter")
+    stopped = time.monotonic()
+    try:
+        deadline = stopped + 120
+        while True:
+            alerts = json.loads(on_host("lbm-rollout-1", "curl", "-sf", "--max-time", "5",
+                                        "http://127.0.0.1:9093/api/v2/alerts?active=true"))
+            names = [(a["labels"].get("alertname"), a["labels"].get("host"), a["labels"].get("component")) for a in alerts]
+            if ("TargetDown", "lbm-rollout-2", "host") in names:
+                break
+            assert time.monotonic() < deadline, "after 120 s no TargetDown for lbm-rollout-2: %s" % names
+            time.sleep(2)
+    finally:
+        on_host("lbm-rollout-2", "docker", "start", "launchbay_node_exporter")
+    print("G lbm-rollout-2's node exporter stopped: TargetDown (host=lbm-rollout-2, component=host) active in "
+          "Alertmanager on lbm-rollout-1 after %.0fs" % (time.monotonic() - stopped))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 # journalctl exits 124 through timeout(1) when the search ran out of time.
 TIMED_OUT = 124
+# How Ansible names this module's calls in the journal of the host it runs on.
+SELF_IDENTIFIER = "ansible-launchbay.webstack.journal_search"
 
 
 class SearchError(Exception):
@@ -83,6 +85,9 @@ def parse_entries(output):
         if not line.startswith("{"):
             continue
         record = json.loads(line)
+        # a search logged by an older run of this module (Ansible logs module calls to the journal)
+        if _text(record.get("SYSLOG_IDENTIFIER")).startswith(SELF_IDENTIFIER):
+            continue
         micros = int(record.get("__REALTIME_TIMESTAMP", 0))
         when = datetime.datetime.fromtimestamp(micros / 1e6, tz=datetime.timezone.utc)
         entries.append({

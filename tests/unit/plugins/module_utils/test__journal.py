@@ -62,11 +62,14 @@ def test_entries_come_back_readable():
          "LAUNCHBAY_APP": "demo", "MESSAGE": '{"event": "request"}\n'},
         {"__REALTIME_TIMESTAMP": "1795500001000000", "_HOSTNAME": "web-2", "SYSLOG_IDENTIFIER": "traefik",
          "MESSAGE": [104, 105, 255]},
+        {"__REALTIME_TIMESTAMP": "1795500002000000", "_HOSTNAME": "logs-1",
+         "SYSLOG_IDENTIFIER": "ansible-launchbay.webstack.journal_search", "MESSAGE": "Invoked with request_id=x"},
     ])
     entries = parse_entries(lines + "\n-- No entries --\n")
     assert entries[0] == {"time": "2026-11-24T06:00:00.123Z", "host": "web-1", "container": "demo-web-1",
                           "app": "demo", "message": '{"event": "request"}'}
     assert entries[1]["container"] == "traefik" and entries[1]["message"] == "hi\ufffd"
+    assert len(entries) == 2  # a search's own call, logged by Ansible, is not a match
     assert format_line(entries[0]) == '2026-11-24T06:00:00.123Z web-1 demo-web-1 | {"event": "request"}'
 
 
