@@ -12,7 +12,8 @@ with zero failed requests on both hosts. Phases:
     out -> the run stops, the 1st is rolled back to v1, the lock is given back
   F central logs: one request id sent through both hosts' Traefik is found by one search on
     the log host (lbm-rollout-1), from Traefik and the app on each host; the filters narrow
-    it; retention and the listener are as configured
+    it; retention and the listener are as configured; a line logged while the log host was
+    away arrives once it is back
   G monitoring across hosts: Prometheus on lbm-rollout-1 scrapes both hosts' node exporter and
     Traefik over their private addresses, nothing of it listens on a public address, and a
     stopped exporter on lbm-rollout-2 raises TargetDown naming that host
@@ -311,6 +312,20 @@ def check_central_logs(inventory, cafiles):
         assert mode == "440 root systemd-journal-upload", (host, mode)
     print("F retention %s; journal-remote listens on %s only; upload keys 0440, group systemd-journal-upload" % (
         re.search(r"--vacuum-time=\S+ --vacuum-size=\S+", retention).group(0), listen.strip().split("=", 1)[1]))
+    # the log host away: what a host logs meanwhile arrives once it is back (the upload resumes)
+    on_host("lbm-rollout-1", "systemctl", "stop", "systemd-journal-remote.socket", "systemd-journal-remote.service")
+    away_id = "e2e-away-" + uuid.uuid4().hex[:12]
+    try:
+        get_with_request_id("lbm-rollout-2", cafiles["lbm-rollout-2"], away_id)
+        assert not [line for line in search(inventory, "-e", "log_request_id=" + away_id) if away_id in line]
+    finally:
+        on_host("lbm-rollout-1", "systemctl", "start", "systemd-journal-remote.socket")
+    back = time.monotonic()
+    while not any(" %s demo-" % names["lbm-rollout-2"] in line for line in search(inventory, "-e", "log_request_id=" + away_id)):
+        assert time.monotonic() < back + 60, "60 s after the log host came back, the line logged while it was away is missing"
+        time.sleep(2)
+    print("F a request logged on lbm-rollout-2 while the log host was away arrived %.0fs after it came back" % (
+        time.monotonic() - back))
 
 
 
