@@ -75,7 +75,7 @@ def rendered(template):
 
 
 def test_the_templates_are_the_playbooks_operators_run():
-    assert [t["name"] for t in TEMPLATES] == ["deploy", "rollback", "restore", "backup", "status"]
+    assert [t["name"] for t in TEMPLATES] == ["deploy", "rollback", "restore", "backup", "logs", "status"]
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t["name"])
