@@ -328,7 +328,6 @@ def check_central_logs(inventory, cafiles):
         time.monotonic() - back))
 
 
-
 def prometheus_query(query):
     """A PromQL query to Prometheus on the monitoring server (lbm-rollout-1), on its loopback."""
     url = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(query)
