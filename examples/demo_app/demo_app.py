@@ -18,6 +18,8 @@ Configuration (environment; every secret also accepts NAME_FILE pointing at a fi
     APP_ENVIRONMENT   optional  free text shown in /health (default "development")
     APP_ERROR_PERCENT optional  this share (0-100) of requests other than /health answers 500,
                                 evenly spread: a release that is healthy but fails its users
+    APP_BOOT_SECONDS  optional  seconds spent starting before it listens, as a framework loading
+                                its code would (0-600, default 0; benchmarks/rollout.py --boot)
     SENTRY_DSN        optional  error reporting (a secret); SENTRY_RELEASE names the release
 
 Baked into the image at build time: APP_VERSION, APP_SCHEMA_VERSION (the highest migration
@@ -147,6 +149,13 @@ def load_config(env, need_secret_key=True):
         raise ConfigError("APP_ERROR_PERCENT must be a number from 0 to 100, got %r" % raw)
     if not 0 <= cfg["error_percent"] <= 100:
         raise ConfigError("APP_ERROR_PERCENT must be a number from 0 to 100, got %r" % raw)
+    raw = env.get("APP_BOOT_SECONDS", "0") or "0"
+    try:
+        cfg["boot_seconds"] = float(raw)
+    except ValueError:
+        cfg["boot_seconds"] = -1
+    if not 0 <= cfg["boot_seconds"] <= 600:
+        raise ConfigError("APP_BOOT_SECONDS must be a number of seconds from 0 to 600, got %r" % raw)
     return cfg
 
 
@@ -517,6 +526,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(cfg):
+    if cfg["boot_seconds"]:
+        log("booting", seconds=cfg["boot_seconds"])
+        time.sleep(cfg["boot_seconds"])  # nothing listens yet: connections are refused, as while a real app loads
     app = App(cfg)
     Handler.app = app
     server = ThreadingHTTPServer(("0.0.0.0", cfg["app_port"]), Handler)

@@ -401,19 +401,19 @@ class RollingUpdate(object):
                         raise RolloutError("the new replicas of %s did not become healthy (gave up after %ds of at most %ds)"
                                            % (self.spec.image, self.clock() - began, self.health_timeout), states)
                     self._log("healthy %s" % ", ".join(batch))
-                    if self.rotation is not None:
-                        self.rotation.write(serving + batch)
-                        self.rotation.wait(present=batch)
-                        self._log("routed %s" % ", ".join(batch))
-                    serving = serving + batch
-                    remaining -= count
                 out = old_running[: count or self.batch_size]
                 old_running = old_running[len(out):]
+                # one routing change: the batch in, as many old replicas out (each new one has
+                # answered its health path, so Traefik switches to it at once)
+                serving = [n for n in serving if n not in out] + batch
+                if self.rotation is not None:
+                    self.rotation.write(serving)
+                    self.rotation.wait(present=batch, absent=out)
+                    self._log("routed %s" % ", ".join(
+                        (["in: " + ", ".join(batch)] if batch else []) + (["out: " + ", ".join(out)] if out else [])))
+                remaining -= count
                 if out:
-                    serving = [n for n in serving if n not in out]
                     if self.rotation is not None:
-                        self.rotation.write(serving)
-                        self.rotation.wait(absent=out)
                         self.sleep(self.drain_delay)
                     # SIGTERM, then the container's own stop timeout to finish in-flight requests; the
                     # batch's old replicas all at once
@@ -421,8 +421,7 @@ class RollingUpdate(object):
                     for name in out:
                         stopped.append(name)
                         self._log("drained and stopped %s" % name)
-            for name in stopped + old_idle:
-                self.client.remove(name)
+            self._each(self.client.remove, stopped + old_idle)
         except Exception as exc:
             states = getattr(exc, "states", None) or {}
             self._restore(stopped, started, states)

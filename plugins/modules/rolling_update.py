@@ -13,10 +13,12 @@ description:
   - Runs O(replicas) containers of an app on the host and replaces them one batch at a time
     when anything that defines them changes (image, environment, mounts, limits, health check,
     O(config_hash_extra)).
-  - For each batch it starts new containers beside the old ones, waits until Docker reports them
-    healthy and Traefik routes to them (read back from Traefik's API), then takes as many old
-    replicas out of Traefik's rotation, confirms through the API that Traefik no longer routes to
-    them, and stops them with the container's stop timeout so in-flight requests finish.
+  - For each batch it starts new containers beside the old ones and waits until each is healthy
+    (Docker's health check, or sooner its health path answering 200 when O(traefik.health_path)
+    is set). Then one change of the routing file takes the batch in and as many old replicas
+    out. It confirms through Traefik's API that Traefik routes to the new ones and no longer to
+    the old, waits O(drain_delay), and stops the old ones with the container's stop timeout so
+    in-flight requests finish.
   - Old replicas are only removed once every new one serves. When a new replica does not become
     healthy within O(health_timeout), or Traefik does not route to it, the module starts the old
     replicas it stopped, routes to them again, removes the new containers and fails with each

@@ -194,7 +194,7 @@ def test_same_release_again_changes_nothing(env):
     assert env["log"] == before
 
 
-def test_new_release_is_routed_before_an_old_replica_leaves_the_rotation_and_stops(env):
+def test_new_release_is_routed_in_place_of_an_old_replica_before_that_one_stops(env):
     first = env["make"]().run()["started"]
     del env["log"][:]
     result = env["make"]("shop:2").run()
@@ -204,13 +204,14 @@ def test_new_release_is_routed_before_an_old_replica_leaves_the_rotation_and_sto
     for index, name in enumerate(new):
         old = sorted(first)[index]
         started = log.index(("start", name))
-        routed = next(i for i, e in enumerate(log) if e[0] == "route" and name in e[1])
-        unrouted = next(i for i, e in enumerate(log) if e[0] == "route" and name in e[1] and old not in e[1])
+        # one routing change takes the new one in and the old one out
+        swapped = next(i for i, e in enumerate(log) if e[0] == "route" and name in e[1])
+        assert old not in log[swapped][1]
+        assert all(old in e[1] for e in log[:swapped] if e[0] == "route")
         stopped = log.index(("stop", old, 25))
-        # new one serving through Traefik, then the old one out of the rotation, then stopped
-        assert started < routed <= unrouted < stopped
-    # at every moment at least two replicas were in the rotation
-    assert min(len(e[1]) for e in log if e[0] == "route") >= 2
+        assert started < swapped < stopped
+    # at every moment two replicas were in the rotation
+    assert [len(e[1]) for e in log if e[0] == "route"] == [2, 2]
     assert serving(env) == sorted(new)
     assert all(("remove", old) in log for old in first)
     # the old ones are removed only after every new one serves
@@ -226,9 +227,33 @@ def test_a_surge_starts_every_new_replica_before_any_old_one_leaves(env):
     last_start = max(log.index(("start", name)) for name in new)
     first_stop = min(log.index(("stop", old, 25)) for old in first)
     assert last_start < first_stop
-    # one rotation with old and new, then one with only the new ones
-    routes = [e[1] for e in log if e[0] == "route"]
-    assert routes == [tuple(sorted(first + new)), tuple(sorted(new))]
+    # one routing change, from the old replicas to the new ones, once all of them are healthy
+    routes = [(i, e[1]) for i, e in enumerate(log) if e[0] == "route"]
+    assert [names for _i, names in routes] == [tuple(sorted(new))]
+    assert routes[0][0] > last_start and routes[0][0] < first_stop
+
+
+def test_the_drain_runs_between_the_routing_change_and_the_stop(env):
+    env["make"]().run()
+    clock = env["clock"]
+    marks = {}
+    stop = env["docker"].stop
+
+    def timed_stop(ident, timeout):
+        marks.setdefault("stop", clock())
+        return stop(ident, timeout)
+
+    env["docker"].stop = timed_stop
+    rollout = env["make"]("shop:2", batch_size=0)
+    write = rollout.rotation.write
+
+    def timed_write(names):
+        marks["route"] = clock()
+        return write(names)
+
+    rollout.rotation.write = timed_write
+    rollout.run()
+    assert marks["stop"] - marks["route"] >= 2.0 - 1e-9  # drain_delay's default
 
 
 @pytest.mark.parametrize("batch, replicas, memory, available, size", [
