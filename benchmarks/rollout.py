@@ -14,14 +14,19 @@ p50/p99 latency, rollout wall time, and its ratio to the app's own start-to-heal
 every 50 ms). The ratio leaves out the configured drain (app_drain_delay), which the issue's
 budget adds: budget = 1.5 x floor + drain.
 
+Then, under the same load: the rollback playbook (2 replicas, back to the first version) and,
+in the full run, a no-op deploy of the whole stack without load (its changed count printed),
+each against the issue's budget in seconds (15 and 25).
+
 The demo app starts in well under a second; --boot adds APP_BOOT_SECONDS to the replicas (the
 time a real framework spends loading before it listens), so that the ratio is also measured
 against a floor like a real app's. The default full run measures both (--boot 0 5).
 
     ./benchmarks/rollout.py [--rate 100] [--replicas 2 4] [--boot 0 5] [--no-setup]
     ./benchmarks/rollout.py --short --no-setup    the test command's run: 2 replicas, 50 requests/s,
-                                                  back to the first version at the end; exits 1 when
-                                                  our rollout failed a request (no timing assertion)
+                                                  back to the first version by the rollback playbook;
+                                                  exits 1 when our rollout or rollback failed a request
+                                                  (no timing assertion)
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from loadgen import LoadGenerator  # noqa: E402  pylint: disable=wrong-import-po
 CA = os.path.join(os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme")), "pebble-root.pem")
 IMAGE = "launchbay-lab/demo-app:%s"
 DRAIN = 2.0  # app_drain_delay's default (the local inventory keeps it): the budget adds it
+ROLLBACK_BUDGET = 15.0  # issue 16: the rollback playbook, 2 replicas on one host
+NOOP_BUDGET = 25.0  # issue 16: a no-op deploy of the whole stack on one host
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
            PATH=os.path.join(REPO, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""))
 
@@ -63,6 +70,15 @@ def playbook(name, version, *extra):
 
 
 STEP = re.compile(r"Roll the replicas over to the release -+ ([0-9.]+)s")
+
+
+RECAP = re.compile(r"changed=(\d+)")
+
+
+def whole_playbook(name, *extra):
+    """A playbook of the collection on the local inventory; returns the changed count of its recap."""
+    out = run(["ansible-playbook", "playbooks/%s.yml" % name, "-i", "inventories/local", *extra])
+    return sum(int(n) for n in RECAP.findall(out[out.rindex("PLAY RECAP"):]))
 
 
 def rolling(version, *extra):
@@ -135,7 +151,8 @@ def wait_tls(host, timeout=90):
     sys.exit("no verified HTTPS answer from %s within %ss" % (host, timeout))
 
 
-def measure(label, host, action, rate, floor, boot=0.0):
+def measure(label, host, action, rate, floor, boot=0.0, budget=None):
+    """Run `action` under load; `budget` (seconds) replaces the rollout's 1.5 x floor + drain."""
     gen = LoadGenerator(host, CA, rate=rate, workers=max(4, int(rate // 12)), max_seconds=900).start()
     time.sleep(3)
     began = time.monotonic()
@@ -146,13 +163,19 @@ def measure(label, host, action, rate, floor, boot=0.0):
     load = gen.stop()
     versions = [v for _t, v in load["versions"]]
     drain = DRAIN if label.startswith("rolling") else 0.0  # the naive recreate has none
+    limit = budget if budget is not None else 1.5 * floor + drain
     return {
         "method": label, "boot_s": boot, "sent": load["sent"], "failed": load["failed"], "rate": load["rate"],
         "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"], "playbook_s": round(wall, 1), "rollout_s": round(step, 1),
-        "floor_s": round(floor, 2), "ratio_to_floor": round((step - drain) / floor, 2),
-        "budget_s": round(1.5 * floor + drain, 1), "within_budget": step <= 1.5 * floor + drain,
+        "floor_s": round(floor, 2), "ratio_to_floor": round((step - drain) / floor, 2) if budget is None else "-",
+        "budget_s": round(limit, 1), "within_budget": step <= limit,
         "served": "%s -> %s" % (versions[0], versions[-1]) if versions else "-", "failures": load["failure_reasons"],
     }
+
+
+def remove_naive():
+    run(["docker", "rm", "-f", "bench-naive"])
+    run(["rm", "-f", "/etc/launchbay/traefik/dynamic/bench-naive.yml"])
 
 
 def boot_env(boot):
@@ -175,6 +198,7 @@ def main():
     counts = args.replicas or ([2] if args.short else [2, 4])
     boots = args.boot or ([0.0] if args.short else [0.0, 5.0])
     samples = 1 if args.short else 3
+    short = args.short
     if not args.no_setup:
         print("[bench] deploying the local stack (lab/deploy-local.sh)", flush=True)
         run([os.path.join(REPO, "lab", "deploy-local.sh")], timeout=1800)
@@ -183,7 +207,8 @@ def main():
     naive(current)
     wait_tls("naive.launchbay.test")
     rows, floors = [], {}
-    changed = False
+    # replicas left with a boot time (an interrupted run, a rollback to one of its releases)
+    changed = any(item.startswith("APP_BOOT_SECONDS=") for item in replica_spec()["Config"]["Env"])
     try:
         for boot in boots:
             extra = boot_env(boot)
@@ -205,9 +230,29 @@ def main():
         other = "v2" if first != "v2" else "v1"  # the naive container runs `first`
         rows.append(measure("naive docker_container recreate", "naive.launchbay.test", lambda: naive(other), rate,
                             floors[boots[0]], boots[0]))
+        remove_naive()
+        # the rollback playbook, 2 replicas, from the other version back to the first: the run
+        # above left exactly that unless it measured more than one rollout
+        if current != other or changed or len(rows) > 2:
+            print("[bench] %s then %s with 2 replicas, for the rollback" % (first, other), flush=True)
+            rolling(first)
+            rolling(other)
+            changed = False
+        rows.append(measure("rollback playbook (2 replicas)", "demo.launchbay.test", lambda: (whole_playbook(
+            "rollback", "-e", "app_rollback_allow_schema_downgrade=true"), None)[1], rate, floors[boots[0]], 0.0, ROLLBACK_BUDGET))
+        current = first
+        if not short:
+            deploy = ["deploy", "-e", "app_version=%s" % first]
+            whole_playbook(*deploy)  # once, for what the benchmark left (the rollouts' releases); then the no-op
+            began = time.monotonic()
+            count = whole_playbook(*deploy)
+            wall = time.monotonic() - began
+            rows.append({"method": "no-op deploy playbook (changed=%d)" % count, "boot_s": 0.0, "sent": "-", "failed": "-",
+                         "rate": "-", "p50_ms": "-", "p99_ms": "-", "playbook_s": round(wall, 1), "rollout_s": round(wall, 1),
+                         "floor_s": "-", "ratio_to_floor": "-", "budget_s": NOOP_BUDGET, "within_budget": wall <= NOOP_BUDGET,
+                         "served": "(no load)", "failures": {}})
     finally:
-        run(["docker", "rm", "-f", "bench-naive"])
-        run(["rm", "-f", "/etc/launchbay/traefik/dynamic/bench-naive.yml"])
+        remove_naive()
         if current != first or changed:
             print("[bench] back to %s with 2 replicas" % first, flush=True)
             rolling(first)
@@ -231,7 +276,7 @@ def report(rows, floors):
         if row["failures"]:
             print("%s failures: %s" % (row["method"], row["failures"]))
     print(json.dumps({"floors_s": dict(("%g" % k, round(v, 2)) for k, v in floors.items()), "rows": rows}))
-    failed = [row["method"] for row in rows if row["method"].startswith("rolling_update") and row["failed"]]
+    failed = [row["method"] for row in rows if row["method"].split()[0] in ("rolling_update", "rollback") and row["failed"]]
     if failed:
         sys.exit("failed requests during %s" % ", ".join(failed))
 
