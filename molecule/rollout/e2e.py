@@ -17,6 +17,8 @@ with zero failed requests on both hosts. Phases:
   G monitoring across hosts: Prometheus on lbm-rollout-1 scrapes both hosts' node exporter and
     Traefik over their private addresses, nothing of it listens on a public address, and a
     stopped exporter on lbm-rollout-2 raises TargetDown naming that host
+  H a deploy that changes nothing, on one host (--limit) and on both: changed=0 on every host;
+    the two times and their ratio are printed (issue 16's fleet figure; not asserted)
 Usage: e2e.py MOLECULE_INVENTORY_FILE
 """
 
@@ -237,7 +239,24 @@ def main():
     print("FAULT host-unreachable: the run stopped in %.0fs, lbm-rollout-1 rolled back to v1 with 0 failed requests, lock free" % seconds)
     check_central_logs(inventory, cafiles)
     check_monitoring_across_hosts()
+    check_fleet_noop(inventory)
     print("e2e: all phases passed with zero failed requests")
+
+
+RECAP = re.compile(r"(lbm-rollout-\d+) : ok=\d+ changed=(\d+) unreachable=0 failed=0")
+
+
+def check_fleet_noop(inventory):
+    """H: after one deploy that brings both hosts to v2, the same deploy again changes nothing,
+    on one host and on both; the times are printed, with their ratio."""
+    rc, out, seconds = playbook(inventory, "deploy", "-e", "app_version=v2")
+    assert rc == 0, out[-3000:]
+    print("H both hosts on v2 (%.0fs)" % seconds)
+    rc, out, one = playbook(inventory, "deploy", "-e", "app_version=v2", "--limit", "lbm-rollout-1")
+    assert rc == 0 and dict(RECAP.findall(out)) == {"lbm-rollout-1": "0"}, out[-3000:]
+    rc, out, both = playbook(inventory, "deploy", "-e", "app_version=v2")
+    assert rc == 0 and dict(RECAP.findall(out)) == {host: "0" for host in HOSTS}, out[-3000:]
+    print("H no-op deploy, changed=0 on every host: one host %.1fs, both hosts %.1fs: %.2f x one host" % (one, both, both / one))
 
 
 def get_with_request_id(host, cafile, request_id):
