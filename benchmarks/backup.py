@@ -45,6 +45,9 @@ def pg(*cmd, check=True):
 
 
 def timed(*cmd):
+    """Seconds of one step, from the same state for each: the server's dirty pages written first
+    (without it, a checkpoint the previous step caused lands in the next one's time)."""
+    pg("psql", "-qX", "-c", "CHECKPOINT")
     started = time.monotonic()
     out = pg(*cmd)
     return time.monotonic() - started, out
