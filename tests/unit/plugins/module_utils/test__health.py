@@ -87,7 +87,23 @@ def test_answering_ignores_dockers_old_verdict_and_waits_for_the_probe():
     answers = iter([False, False, True])  # the app's pooled connections to the old database fail first
     ok, _states = wait_healthy(Engine([container(health="healthy")]), ["web-1"], 30, require="answering",
                                clock=clock, sleep=clock.sleep, probe=lambda found: next(answers))
-    assert ok and clock.now > 0.2
+    assert ok and next(answers, "asked") == "asked"  # ready only at the third answer
+    assert clock.now == pytest.approx(0.05 + 0.075)  # the probe's first two waits
+
+
+def test_a_probe_is_asked_at_least_every_quarter_second():
+    clock = Clock()
+    waits = []
+    sleep = clock.sleep
+
+    def timed_sleep(seconds):
+        waits.append(seconds)
+        sleep(seconds)
+
+    answers = iter([False] * 20 + [True])
+    ok, _states = wait_healthy(Engine([container(health="starting")]), ["web-1"], 30, clock=clock, sleep=timed_sleep,
+                               probe=lambda found: next(answers))
+    assert ok and max(waits) == 0.25 and waits[0] == 0.05
 
 
 def test_answering_times_out_when_the_probe_never_passes():
