@@ -137,6 +137,7 @@ molecule_scenarios() {
   for dir in molecule/*/; do
     scenario="$(basename "${dir}")"
     [ -f "${dir}/molecule.yml" ] || continue
+    [ -f "${dir}/benchmark-only" ] && continue  # run by a benchmark (benchmarks/), not a test
     [[ " ${MOLECULE_FIRST[*]} " == *" ${scenario} "* ]] || echo "${scenario}"
   done
 }
