@@ -223,6 +223,10 @@ class TraefikRotation(object):
             if servers is not None:
                 ok = all(u in servers for u in want) and not any(u in servers for u in gone)
                 if ok and up and self.health:
+                    down = [u for u in want if status.get(u) == "DOWN"]
+                    if down:  # its health check failed: no use waiting, the old replicas go back at once
+                        raise RolloutError("Traefik's health check reports %s DOWN (service %s@file at %s; path %s)" % (
+                            ", ".join(down), self.service, self.api_url, self.health.get("path")))
                     ok = all(status.get(u) == "UP" for u in want)
                 if ok:
                     return

@@ -122,11 +122,13 @@ class FakeDocker(object):
 
 
 class FakeTraefik(object):
-    """Traefik's API: serves whatever the rotation file says (as if reloaded at once)."""
+    """Traefik's API: serves whatever the rotation file says (as if reloaded at once); the
+    servers whose URL holds a name in `down` fail its health check."""
 
     def __init__(self, path, log):
         self.path = path
         self.log = log
+        self.down = set()
 
     def __call__(self, url, headers=None):
         try:
@@ -135,7 +137,8 @@ class FakeTraefik(object):
             return None
         doc = json.loads(text.split("\n", 1)[1])
         servers = doc["http"]["services"]["shop"]["loadBalancer"]["servers"]
-        return {"loadBalancer": {"servers": servers}, "serverStatus": dict((s["url"], "UP") for s in servers)}
+        return {"loadBalancer": {"servers": servers}, "serverStatus": dict(
+            (s["url"], "DOWN" if any(name in s["url"] for name in self.down) else "UP") for s in servers)}
 
 
 def spec(image="shop:1", **extra):
@@ -167,7 +170,7 @@ def env(tmp_path):
         return RollingUpdate(docker, spec(image, **kw), replicas, batch_size=batch_size, rotation=rotation, check_mode=check_mode,
                              clock=clock, sleep=clock.sleep, health_timeout=60, available=available)
 
-    return {"make": make, "docker": docker, "log": log, "path": path, "clock": clock}
+    return {"make": make, "docker": docker, "log": log, "path": path, "clock": clock, "traefik": traefik}
 
 
 def serving(env):
@@ -322,6 +325,20 @@ def test_a_failure_after_an_old_replica_was_stopped_starts_it_again(env):
         env["make"]("shop:2").run()
     assert serving(env) == sorted(first)
     assert all(c["_image"] == "shop:1" for c in docker.containers_by_name.values())
+
+
+def test_a_new_replica_traefik_reports_down_ends_the_rollout_at_once_and_the_old_ones_serve_again(env):
+    first = env["make"]().run()["started"]
+    env["traefik"].down = {"shop-%s" % spec("shop:2").hash("sha256:two")[:8]}  # the new release's replicas
+    began = env["clock"]()
+    with pytest.raises(RolloutError) as err:
+        env["make"]("shop:2", batch_size=0).run()
+    assert "DOWN" in str(err.value) and "the previous replicas keep serving" in str(err.value)
+    assert env["clock"]() - began < 5  # not the rotation's 30 s timeout
+    assert serving(env) == sorted(first)
+    doc = json.loads(open(env["path"]).read().split("\n", 1)[1])
+    assert [s["url"] for s in doc["http"]["services"]["shop"]["loadBalancer"]["servers"]] == [
+        "http://%s:8000" % n for n in sorted(first)]
 
 
 def test_check_mode_reports_without_touching_anything(env):
