@@ -10,6 +10,9 @@ of at least --size-gb GB, and measures in the same run:
   baseline restore  pg_restore of a local custom-format dump into a new database
   tool restore      launchbay_backup.py restore-logical (download | SHA-256 | gpg -d |
                     pg_restore --single-transaction, row counts compared)
+  (check)           gpg -d | pg_restore --single-transaction of the same object copied into the
+                    container first: the tool's pipeline without the lab's S3 endpoint (moto, in
+                    Python, on this machine's cores), whose CPU time during the restore is printed
 Throughput is the database size (pg_database_size) divided by the wall time. Everything it
 creates is named lbbench-* and removed at the start and the end.
 Usage: benchmarks/backup.py [--size-gb 1.0] [--keep]
@@ -30,6 +33,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NET, S3, PG, VOL = "lbbench-net", "lbbench-s3", "lbbench-pg", "lbbench-pgdata"
 PG_IMAGE, S3_IMAGE = "launchbay-lab/postgres:15", "launchbay-lab/s3:moto-5.2.5"
 TARGET = 0.85  # the tool's throughput against the plain pipeline's
+PASSPHRASE = "benchmark-passphrase-0123456789"  # the benchmark's own, not a secret
+# the newest dump of `bench`, copied from S3 into the container with the tool's own code
+FETCH = ("import sys; sys.path.insert(0, '/etc/launchbay/backups')\n"
+         "from lbbackup.config import Config\n"
+         "from lbbackup.transport import download_stream, list_backups, s3_client\n"
+         "cfg = Config.load('/etc/launchbay/backups/backup.json'); client = s3_client(cfg)\n"
+         "backup = list_backups(client, cfg, 'bench')[0]\n"
+         "with open('/tmp/bench.dump.gpg', 'wb') as sink:\n"
+         "    download_stream(client, cfg.s3['bucket'], backup['key'], sink)\n")
 TOOL = ["python3", "/etc/launchbay/backups/launchbay_backup.py", "--config", "/etc/launchbay/backups/backup.json"]
 
 
@@ -81,7 +93,7 @@ def setup(workdir):
     time.sleep(2)
     with open(os.path.join(cfg, "s3-ca.pem"), "w", encoding="utf-8") as handle:
         handle.write(sh("docker", "exec", S3, "cat", "/etc/s3/ca.pem"))
-    config = {"host": "bench", "environment": "bench", "prefix": "bench", "passphrase": "benchmark-passphrase-0123456789",
+    config = {"host": "bench", "environment": "bench", "prefix": "bench", "passphrase": PASSPHRASE,
               "s3": {"bucket": "bench", "endpoint_url": "https://s3:443", "region": "us-east-1", "access_key": "bench",
                      "secret_key": "bench-secret", "ca_file": "/etc/launchbay/backups/s3-ca.pem", "path_style": True},
               "retention": {"daily": 30, "monthly": 12}, "superuser": "postgres", "compress_level": 6}
@@ -149,6 +161,14 @@ def main():
         s3_restore = s3_cpu_seconds() - s3_before
         restored = json.loads(out)
         assert restored["row_counts"] == manifest["row_counts"], "restored row counts differ"
+        # the same decrypt and restore from a copy of the object in the container: the tool's
+        # pipeline without the lab's S3 endpoint competing for this machine's cores (a diagnostic)
+        pg("python3", "-c", FETCH)
+        pg("psql", "-qX", "-c", "CREATE DATABASE bench_local")
+        local_restore = timed("bash", "-c", "set -o pipefail; gpg --homedir \"$(mktemp -d)\" --batch --quiet --no-tty"
+                              " --pinentry-mode loopback --passphrase-fd 3 --decrypt /tmp/bench.dump.gpg 3<<<'%s'"
+                              " | pg_restore --exit-on-error --single-transaction -d bench_local" % PASSPHRASE)[0]
+        pg("rm", "-f", "/tmp/bench.dump.gpg")
 
         rows_out = [
             ("backup", "pg_dump | gzip > /dev/null", base_backup, None),
@@ -156,6 +176,7 @@ def main():
              tool_backup, base_backup),
             ("restore", "pg_restore of a local dump", base_restore, None),
             ("restore", "tool: S3 | sha256 | gpg -d | pg_restore -1, counts checked", tool_restore, base_restore),
+            ("(check)", "gpg -d | pg_restore -1 of the object copied here (no S3)", local_restore, base_restore),
         ]
         print("%-8s %-62s %9s %9s %8s" % ("", "pipeline", "seconds", "MB/s", "vs plain"))
         for kind, name, seconds, base in rows_out:
@@ -165,7 +186,7 @@ def main():
             100 * TARGET, "met" if base_backup / tool_backup >= TARGET else "NOT met",
             "met" if base_restore / tool_restore >= TARGET else "NOT met"))
         print("the lab's S3 endpoint (moto and its TLS proxy, on this machine) used %.1f CPU-seconds during the tool's"
-              " restore, on %d cores" % (s3_restore, os.cpu_count() or 0))
+              " restore, on %d cores; the (check) row is the same pipeline without it" % (s3_restore, os.cpu_count() or 0))
     finally:
         if not args.keep:
             cleanup()
