@@ -5,7 +5,8 @@
 #               workflows (actionlint), the execution environment (ansible-builder)
 #   unit        pytest tests/unit (plugins)
 #   sanity      ansible-test sanity on a copy of the collection
-#   integration pytest tests/integration (the local stack, demo app, preflight, build, the pipeline under act)
+#   integration pytest tests/integration (the local stack, demo app, preflight, build, the pipeline under act),
+#               and the backup benchmark's short run
 #   molecule    every scenario in molecule/ (Docker-in-Docker hosts)
 # lint and unit run first (a minute; they fail fast). The long checks then run
 # LAUNCHBAY_TEST_JOBS at a time (default 2), longest first: the integration tests
@@ -114,6 +115,10 @@ check_unit() { run_pytest unit tests/unit; }
 
 check_integration() { run_pytest integration tests/integration; }
 
+# The backup benchmark's short run (50 MB): the tool's backup and restore through the lab's
+# S3 against plain pg_dump and pg_restore, figures printed, restored row counts checked.
+check_backup_benchmark() { check "backup benchmark (short: 50 MB)" backup-benchmark -- python benchmarks/backup.py --size-gb 0.05; }
+
 # Everything of one scenario (its hosts are named lbm-<scenario>-*, with - for _):
 # left-overs of an interrupted run, removed without touching another scenario's.
 molecule_cleanup() {
@@ -157,6 +162,7 @@ wants integration && QUEUE+=("check_integration")
 if wants molecule; then
   while read -r scenario; do QUEUE+=("check_molecule ${scenario}"); done < <(molecule_scenarios)
 fi
+wants integration && QUEUE+=("check_backup_benchmark")
 wants sanity && QUEUE+=("check_sanity")
 
 for job in "${QUEUE[@]}"; do
