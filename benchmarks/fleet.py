@@ -21,8 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    for step in ("bootstrap.sh", "engine.sh start", "images.sh"):
-        subprocess.run(["bash", *(os.path.join(REPO, "lab", step.split()[0]), *step.split()[1:])], cwd=REPO, check=True)
+    for script, *args in (["bootstrap.sh"], ["engine.sh", "start"], ["images.sh"]):
+        subprocess.run(["bash", os.path.join(REPO, "lab", script), *args], cwd=REPO, check=True)
     handle, report = tempfile.mkstemp(prefix="lbbench-fleet-", suffix=".txt")
     os.close(handle)
     env = dict(os.environ, LAUNCHBAY_FLEET_REPORT=report, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
