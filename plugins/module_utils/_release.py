@@ -64,7 +64,7 @@ class Release(object):
 
     @staticmethod
     def _result(direction, current, plan):
-        return {"direction": direction, "before": current, "rolled_out": False, "changed": False,
+        return {"direction": direction, "before": current, "rolled_out": False, "changed": False, "up_to_date": False,
                 "image_id": plan["image_id"], "config_hash": plan["config_hash"], "events": [],
                 # the rollout's replicas and image (as rolling_update's), the release ids in the headers
                 "diff": {"before": plan["before"], "after": plan["after"],
@@ -85,7 +85,7 @@ class Release(object):
         plan, _events = self._run(image, True)
         result = self._result("deploy", current, plan)
         if not plan["changed"] and current is not None and current.get("config_hash") == plan["config_hash"]:
-            result["release"] = current
+            result.update(release=current, up_to_date=True)
             return result
         entry = dict(record, image=image, digest=plan["image_id"], config_hash=plan["config_hash"], settings=settings)
         if not plan["changed"]:
@@ -155,6 +155,7 @@ class Release(object):
         result["target"] = target
         result["settings"] = "current" if settings is None else "recorded"
         if not plan["changed"] and current is not None and current.get("id") == target["id"]:
+            result["up_to_date"] = True
             return result
         result["changed"] = True
         result["diff"]["after_header"] = "release %s" % target["id"]

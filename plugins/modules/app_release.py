@@ -138,6 +138,14 @@ rolled_out:
   description: Whether the replicas were rolled over by this run.
   returned: always
   type: bool
+up_to_date:
+  description:
+    - Whether the replicas already ran the release (or the rollback target) and the ledger said so, so that
+      nothing was, or in check mode would be, changed.
+    - The deploy playbook plans every host in check mode, in parallel, and skips the serial rollout of the hosts
+      that are up to date.
+  returned: always
+  type: bool
 image_id:
   description: Id of the image the replicas run.
   returned: always

@@ -90,7 +90,7 @@ def results(ledger):
 
 def test_first_deploy_records_success_with_image_digest_and_hash(ledger, host):
     out = deploy(ledger, host, "r1", "shop:1")
-    assert out["changed"] and out["rolled_out"] and out["before"] is None
+    assert out["changed"] and out["rolled_out"] and out["before"] is None and not out["up_to_date"]
     assert results(ledger) == [("r1", "success")]
     entry = ledger.load()[0]
     assert (entry["image"], entry["digest"], entry["config_hash"], entry["deployed_by"]) == ("shop:1", "sha256:shop:1", "h-shop:1", "tester")
@@ -100,8 +100,17 @@ def test_first_deploy_records_success_with_image_digest_and_hash(ledger, host):
 def test_same_release_again_changes_nothing(ledger, host):
     deploy(ledger, host, "r1", "shop:1")
     out = deploy(ledger, host, "r2", "shop:1")
-    assert not out["changed"] and not out["rolled_out"] and out["release"]["id"] == "r1"
+    assert not out["changed"] and not out["rolled_out"] and out["release"]["id"] == "r1" and out["up_to_date"]
     assert results(ledger) == [("r1", "success")] and host.rollouts == ["shop:1"]
+
+
+def test_the_plan_in_check_mode_says_whether_a_host_is_up_to_date(ledger, host):
+    # the deploy playbook's plan: a host whose replicas run the release is skipped
+    deploy(ledger, host, "r1", "shop:1")
+    assert release(ledger, host, check_mode=True).deploy("shop:1", {"id": "r2"})["up_to_date"]
+    assert not release(ledger, host, check_mode=True).deploy("shop:2", {"id": "r2"})["up_to_date"]
+    host.running_id = None  # the replicas are gone: a rollout is needed, whatever the ledger says
+    assert not release(ledger, host, check_mode=True).deploy("shop:1", {"id": "r2"})["up_to_date"]
 
 
 def test_replicas_without_a_ledger_record_the_release(ledger, host):
@@ -124,7 +133,7 @@ def test_failed_rollout_is_recorded_failed_and_the_previous_stays_current(ledger
 def test_check_mode_deploy_writes_nothing(ledger, host):
     deploy(ledger, host, "r1", "shop:1")
     out = release(ledger, host, check_mode=True).deploy("shop:2", {"id": "r2"})
-    assert out["changed"] and not out["rolled_out"] and out["release"]["image"] == "shop:2"
+    assert out["changed"] and not out["rolled_out"] and out["release"]["image"] == "shop:2" and not out["up_to_date"]
     # the diff --diff shows: the rollout's image and replicas, and the release ids
     assert out["diff"]["before"] == {"image": ["shop:1"], "replicas": []}
     assert out["diff"]["after"] == {"image": ["shop:2"], "replicas": ["(new 1)"]}
@@ -207,7 +216,7 @@ def test_rollback_already_done_changes_nothing(ledger, host):
     deploy(ledger, host, "r2", "shop:2")
     release(ledger, host).rollback()
     out = release(ledger, host).rollback("r1")
-    assert not out["changed"] and host.rollouts == ["shop:1", "shop:2", "shop:1"]
+    assert not out["changed"] and out["up_to_date"] and host.rollouts == ["shop:1", "shop:2", "shop:1"]
 
 
 def test_check_mode_rollback_writes_nothing(ledger, host):
@@ -266,5 +275,6 @@ def test_a_run_that_died_after_its_rollout_is_repaired_by_the_next(ledger, host)
     host.running = "shop:2"
     out = deploy(ledger, host, "r3", "shop:2")
     assert out["changed"] and out["repaired"] and not out["rolled_out"] and out["release"]["id"] == "r2"
+    assert not out["up_to_date"]
     assert results(ledger) == [("r2", "success"), ("r1", "success")] and host.rollouts == ["shop:1"]
     assert not deploy(ledger, host, "r4", "shop:2")["changed"]
