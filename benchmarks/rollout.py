@@ -107,8 +107,11 @@ def naive(version):
 
 
 def demo_version():
+    """v1 or v2, the tag the demo app's replicas run; None for any other image (another tag, or
+    an image by ID, as a rollback to a release whose tag moved leaves them)."""
     names = run(["docker", "ps", "-q", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"]).split()
-    return docker_json("inspect", names[0])[0]["Config"]["Labels"]["launchbay.image"].rsplit(":", 1)[1]
+    image = docker_json("inspect", names[0])[0]["Config"]["Labels"]["launchbay.image"]
+    return image.rsplit(":", 1)[1] if image in (IMAGE % "v1", IMAGE % "v2") else None
 
 
 def start_to_healthy(version, samples=3):
@@ -208,6 +211,10 @@ def main():
         print("[bench] deploying the local stack (lab/deploy-local.sh)", flush=True)
         run([os.path.join(REPO, "lab", "deploy-local.sh")], timeout=1800)
     first = current = demo_version()
+    if current is None:  # the benchmark switches between v1 and v2
+        print("[bench] the demo app runs neither v1 nor v2: rolling it to v1 first (not measured)", flush=True)
+        rolling("v1")
+        first = current = "v1"
     print("[bench] both apps on %s at %.0f requests/s; replicas: %s; boot seconds: %s" % (current, rate, counts, boots), flush=True)
     naive(current)
     wait_tls("naive.launchbay.test")
