@@ -3,6 +3,7 @@ import os
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._converged import ConvergedRecord
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DockerError
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 
 class FakeDocker(object):
@@ -20,19 +21,11 @@ class FakeDocker(object):
         return self.networks.get(name)
 
 
-class Clock(object):
-    def __init__(self):
-        self.now = 1000000.0
-
-    def __call__(self):
-        return self.now
-
-
 def setup(tmp_path):
     managed = tmp_path / "pg_hba.conf"
     managed.write_text("host all all 10.0.0.0/8 scram-sha-256\n")
     os.chmod(managed, 0o644)
-    docker, clock = FakeDocker(), Clock()
+    docker, clock = FakeDocker(), Clock(1000000.0)
     records = ConvergedRecord(str(tmp_path / "records"), docker, now=clock)
     resources = dict(files=[str(managed)], containers=["db"], networks=["net"])
     inputs = {"code:postgres": "aa", "postgres_image": "bb", "postgres_superuser_password": "cc"}

@@ -6,24 +6,12 @@ import stat
 import pytest
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._deploy_lock import DeployLock, LockError
-
-
-class Clock(object):
-    def __init__(self, now=1000.0):
-        self.now = now
-        self.slept = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(1000.0)
 
 
 @pytest.fixture

@@ -1,17 +1,7 @@
 import pytest
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import describe_states, http_probe, is_ready, wait_healthy
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 
 class Engine(object):

@@ -14,6 +14,7 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._maintenance im
     maintenance_routers,
 )
 from ansible_collections.launchbay.webstack.plugins.module_utils._traefik_api import TraefikAPI, TraefikAPIError
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 ROUTERS = {
     "shop-shop-example-com": {"rule": "Host(`shop.example.com`)", "entryPoints": ["websecure"], "service": "shop",
@@ -42,17 +43,6 @@ class FakeTraefik:
             routers = json.loads(handle.read().split("\n", 1)[1])["http"]["routers"]
         name = api_path.rsplit("/", 1)[1].split("@")[0]
         return {"status": "enabled"} if name in routers else None
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def time(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def manager(tmp_path, api=None, timeout=30, clock=None):

@@ -2,17 +2,7 @@ import pytest
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._release_watch import (
     ReleaseWatch, WatchError, queries, verdict)
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 
 def scripted(readings):

@@ -19,6 +19,7 @@ from ansible_collections.launchbay.webstack.plugins.module_utils._rolling_update
     parse_duration,
     surge_size,
 )
+from ansible_collections.launchbay.webstack.tests.unit.fake_clock import Clock
 
 
 def locked(method):
@@ -26,17 +27,6 @@ def locked(method):
         with self.lock:
             return method(self, *args, **kwargs)
     return call
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 class FakeDocker(object):
