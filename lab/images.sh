@@ -67,12 +67,15 @@ image_pebble() { build "${LAB_IMAGE_PREFIX}/pebble:2.4" "${LAB_DIR}/images/pebbl
 image_s3() {
   local ctx
   ctx="$(staged_context s3)"
-  if [ ! -f "${ctx}/wheels/.moto-${MOTO_VERSION}" ]; then
+  # the wheels of the pinned versions (constraints.txt): the same image from every checkout
+  local pins
+  pins="$(sha256sum "${LAB_DIR}/images/s3/constraints.txt" | cut -c1-16)"
+  if [ ! -f "${ctx}/wheels/.moto-${MOTO_VERSION}-${pins}" ]; then
     rm -rf "${ctx}/wheels"; mkdir -p "${ctx}/wheels"
     lab_log "downloading moto[server] ${MOTO_VERSION} wheels from PyPI"
     lab_quiet pip_bin download --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
-      --implementation cp -d "${ctx}/wheels" "moto[server]==${MOTO_VERSION}"
-    touch "${ctx}/wheels/.moto-${MOTO_VERSION}"
+      --implementation cp -c "${LAB_DIR}/images/s3/constraints.txt" -d "${ctx}/wheels" "moto[server]==${MOTO_VERSION}"
+    touch "${ctx}/wheels/.moto-${MOTO_VERSION}-${pins}"
   fi
   build "${LAB_IMAGE_PREFIX}/s3:moto-${MOTO_VERSION}" "${ctx}" "moto-${MOTO_VERSION}" 
 }
