@@ -15,7 +15,9 @@ of at least --size-gb GB, and measures in the same run:
                     Python, on this machine's cores), whose CPU time during the restore is printed
 Throughput is the database size (pg_database_size) divided by the wall time. Everything it
 creates is named lbbench-* and removed at the start and the end.
-Usage: benchmarks/backup.py [--size-gb 1.0] [--keep]
+The single runs of one machine spread by several seconds, so every pipeline runs in each of
+--rounds rounds (default 3 at 1 GB), interleaved, and the medians are compared.
+Usage: benchmarks/backup.py [--size-gb 1.0] [--rounds 3] [--keep]
 The test command runs it with --size-gb 0.05: the figures printed, the restored row counts
 checked against the backup's (no timing assertion).
 """
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,11 +137,45 @@ def generate(size_gb):
         start += batch
 
 
+def measure_round(number, rounds):
+    """Every pipeline once, each into its own new database (dropped after the round); their seconds."""
+    got = {}
+    got["base_backup"] = timed("bash", "-c", "set -o pipefail; pg_dump -d bench | gzip > /dev/null")[0]
+    got["tool_backup"], out = timed(*TOOL, "logical", "--database", "bench")
+    manifest = json.loads(out)["backups"]["bench"]
+    got["stored"] = manifest["bytes"]
+    pg("bash", "-c", "pg_dump -Fc -d bench -f /tmp/bench.dump")
+    pg("psql", "-qX", "-c", "CREATE DATABASE bench_plain")
+    got["base_restore"] = timed("pg_restore", "-d", "bench_plain", "/tmp/bench.dump")[0]
+    pg("rm", "-f", "/tmp/bench.dump")
+    s3_before = s3_cpu_seconds()
+    got["tool_restore"], out = timed(*TOOL, "restore-logical", "--source-database", "bench", "--into", "bench_tool",
+                                     "--owner", "postgres")
+    got["s3_cpu"] = s3_cpu_seconds() - s3_before
+    restored = json.loads(out)
+    assert restored["row_counts"] == manifest["row_counts"], "restored row counts differ"
+    # the same decrypt and restore from a copy of the object in the container: the tool's
+    # pipeline without the lab's S3 endpoint competing for this machine's cores (a diagnostic)
+    pg("python3", "-c", FETCH)
+    pg("psql", "-qX", "-c", "CREATE DATABASE bench_local")
+    got["local_restore"] = timed("bash", "-c", "set -o pipefail; gpg --homedir \"$(mktemp -d)\" --batch --quiet --no-tty"
+                                 " --pinentry-mode loopback --passphrase-fd 3 --decrypt /tmp/bench.dump.gpg 3<<<'%s'"
+                                 " | pg_restore --exit-on-error --single-transaction -d bench_local" % PASSPHRASE)[0]
+    pg("rm", "-f", "/tmp/bench.dump.gpg")
+    for database in ("bench_plain", "bench_tool", "bench_local"):
+        pg("psql", "-qX", "-c", "DROP DATABASE %s" % database)
+    print("round %d of %d: %s" % (number, rounds, ", ".join("%s %.1f s" % (k, v) for k, v in got.items() if k != "stored")),
+          flush=True)
+    return got
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--size-gb", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of every pipeline, medians printed (default 3; 1 below 1 GB)")
     parser.add_argument("--keep", action="store_true", help="leave the containers for inspection")
     args = parser.parse_args()
+    args.rounds = max(1, args.rounds or (3 if args.size_gb >= 1 else 1))
     cleanup()
     workdir = tempfile.mkdtemp(prefix="lbbench-")
     try:
@@ -150,36 +187,21 @@ def main():
         mb = size / 1024 ** 2
         print("database: %.0f MB (pg_database_size), %d rows, generated in %.0f s" % (mb, rows, time.monotonic() - t0))
 
-        base_backup = timed("bash", "-c", "set -o pipefail; pg_dump -d bench | gzip > /dev/null")[0]
-        tool_backup, out = timed(*TOOL, "logical", "--database", "bench")
-        manifest = json.loads(out)["backups"]["bench"]
-        pg("bash", "-c", "pg_dump -Fc -d bench -f /tmp/bench.dump")
-        pg("psql", "-qX", "-c", "CREATE DATABASE bench_plain")
-        base_restore = timed("pg_restore", "-d", "bench_plain", "/tmp/bench.dump")[0]
-        pg("rm", "-f", "/tmp/bench.dump")
-        s3_before = s3_cpu_seconds()
-        tool_restore, out = timed(*TOOL, "restore-logical", "--source-database", "bench", "--into", "bench_tool",
-                                  "--owner", "postgres")
-        s3_restore = s3_cpu_seconds() - s3_before
-        restored = json.loads(out)
-        assert restored["row_counts"] == manifest["row_counts"], "restored row counts differ"
-        # the same decrypt and restore from a copy of the object in the container: the tool's
-        # pipeline without the lab's S3 endpoint competing for this machine's cores (a diagnostic)
-        pg("python3", "-c", FETCH)
-        pg("psql", "-qX", "-c", "CREATE DATABASE bench_local")
-        local_restore = timed("bash", "-c", "set -o pipefail; gpg --homedir \"$(mktemp -d)\" --batch --quiet --no-tty"
-                              " --pinentry-mode loopback --passphrase-fd 3 --decrypt /tmp/bench.dump.gpg 3<<<'%s'"
-                              " | pg_restore --exit-on-error --single-transaction -d bench_local" % PASSPHRASE)[0]
-        pg("rm", "-f", "/tmp/bench.dump.gpg")
-
+        times = [measure_round(n, args.rounds) for n in range(1, args.rounds + 1)]
+        base_backup, tool_backup, base_restore, tool_restore, local_restore = (
+            statistics.median(t[k] for t in times) for k in ("base_backup", "tool_backup", "base_restore", "tool_restore",
+                                                            "local_restore"))
+        s3_restore = statistics.median(t["s3_cpu"] for t in times)
+        stored = times[-1]["stored"]
         rows_out = [
             ("backup", "pg_dump | gzip > /dev/null", base_backup, None),
-            ("backup", "tool: pg_dump -Fc | gpg AES256 | S3 (%.0f MB stored)" % (manifest["bytes"] / 1024 ** 2),
+            ("backup", "tool: pg_dump -Fc | gpg AES256 | S3 (%.0f MB stored)" % (stored / 1024 ** 2),
              tool_backup, base_backup),
             ("restore", "pg_restore of a local dump", base_restore, None),
             ("restore", "tool: S3 | sha256 | gpg -d | pg_restore -1, counts checked", tool_restore, base_restore),
             ("(check)", "gpg -d | pg_restore -1 of the object copied here (no S3)", local_restore, base_restore),
         ]
+        print("medians of %d rounds (each round: every pipeline once, in this order)" % args.rounds)
         print("%-8s %-62s %9s %9s %8s" % ("", "pipeline", "seconds", "MB/s", "vs plain"))
         for kind, name, seconds, base in rows_out:
             ratio = ("%.0f%%" % (100.0 * base / seconds)) if base else "-"
