@@ -188,9 +188,9 @@ def main():
         print("database: %.0f MB (pg_database_size), %d rows, generated in %.0f s" % (mb, rows, time.monotonic() - t0))
 
         times = [measure_round(n, args.rounds) for n in range(1, args.rounds + 1)]
+        names = ("base_backup", "tool_backup", "base_restore", "tool_restore", "local_restore")
         base_backup, tool_backup, base_restore, tool_restore, local_restore = (
-            statistics.median(t[k] for t in times) for k in ("base_backup", "tool_backup", "base_restore", "tool_restore",
-                                                            "local_restore"))
+            statistics.median(t[k] for t in times) for k in names)
         s3_restore = statistics.median(t["s3_cpu"] for t in times)
         stored = times[-1]["stored"]
         rows_out = [
