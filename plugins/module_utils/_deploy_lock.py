@@ -37,12 +37,14 @@ def describe(holder, now):
         return "nobody"
     age = int(now - holder.get("acquired_at", now))
     renewed = holder.get("renewed_at")
-    return "%s (since %s, %ds ago%s, reason: %s)" % (
+    controller = holder.get("controller")
+    return "%s (since %s, %ds ago%s, reason: %s%s)" % (
         holder.get("owner", "unknown"),
         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(holder.get("acquired_at", now))),
         age,
         ", renewed %ds ago" % int(now - renewed) if renewed else "",
         holder.get("reason") or "none given",
+        ", ansible-playbook PID %s" % controller.get("pid") if isinstance(controller, dict) else "",
     )
 
 
@@ -111,8 +113,13 @@ class DeployLock(object):
         except FileNotFoundError:
             pass
 
-    def acquire(self, owner, token, reason="", ttl=3600, wait_timeout=0, break_stale=False, check_mode=False):
-        """Returns (changed, lock, broken, waited). Raises LockError when held by another run."""
+    def acquire(self, owner, token, reason="", ttl=3600, wait_timeout=0, break_stale=False, check_mode=False,
+                controller=None, break_dead=None):
+        """Returns (changed, lock, broken, waited). Raises LockError when held by another run.
+
+        `controller` (the run's ansible-playbook process) is recorded. `break_dead` is the
+        controller of a run the caller found gone: its lock is taken over, stale or not, but only
+        while that run still holds it (broken["broken_because"] says "gone" or "stale")."""
         started = self.clock()
         delay = 0.5
         while True:
@@ -121,7 +128,9 @@ class DeployLock(object):
                 if holder is not None and holder.get("token") == token:
                     return False, holder, None, self.clock() - started
                 broken = None
-                if holder is not None and self.is_stale(holder):
+                if holder is not None and break_dead and holder.get("controller") == break_dead:
+                    broken, holder = dict(holder, broken_because="gone"), None
+                elif holder is not None and self.is_stale(holder):
                     if not break_stale:
                         raise LockError(
                             "the deploy lock %s is stale (not renewed within its TTL of %ss), held by %s; "
@@ -129,10 +138,12 @@ class DeployLock(object):
                             % (self.path, holder.get("ttl"), describe(holder, self.clock())),
                             holder,
                         )
-                    broken, holder = holder, None
+                    broken, holder = dict(holder, broken_because="stale"), None
                 if holder is None:
                     record = {"owner": owner, "token": token, "reason": reason, "acquired_at": self.clock(),
                               "ttl": ttl, "host": socket.gethostname()}
+                    if controller:
+                        record["controller"] = controller
                     if not check_mode:
                         self._write(record)
                     return True, record, broken, self.clock() - started

@@ -20,6 +20,9 @@ description:
     lock, so two runs breaking the same stale lock cannot both hold it.
   - An empty or torn lock file counts as held by an unknown owner and is stale 60 seconds after
     it was last written.
+  - The run's ansible-playbook process can be recorded (O(controller)). A later run on the same
+    controller that finds that process gone (P(launchbay.webstack.controller_run_gone#filter))
+    takes the lock over at once with O(break_dead), without waiting for the TTL.
   - The same O(token) may acquire again without a change, so one run can take the lock in
     several plays and release it once.
 options:
@@ -58,6 +61,17 @@ options:
     description: Take over a stale lock.
     type: bool
     default: false
+  controller:
+    description:
+      - The ansible-playbook process of this run, from P(launchbay.webstack.controller_run#lookup),
+        recorded in the lock with V(state=acquired).
+    type: dict
+  break_dead:
+    description:
+      - The recorded O(controller) of a run the caller found gone. With V(state=acquired), the
+        lock is taken over, stale or not, if that run still holds it; held by any other run, it is
+        refused as usual.
+    type: dict
   force:
     description: With O(state=released), release a lock held by another run.
     type: bool
@@ -113,12 +127,17 @@ lock:
     renewed_at: {description: Epoch seconds of the last renewal (absent before the first)., type: float}
     ttl: {description: Seconds until stale., type: int}
     host: {description: Host that keeps the lock file., type: str}
+    controller:
+      description: The holder's ansible-playbook process (O(controller)), when recorded.
+      type: dict
 stale:
   description: Whether the lock is older than its TTL.
   returned: when state=query
   type: bool
 broken:
-  description: The stale lock that was broken to acquire, if any.
+  description:
+    - The lock that was broken to acquire, if any; its C(broken_because) is V(stale) or V(gone)
+      (O(break_dead)).
   returned: when state=acquired
   type: dict
 waited:
@@ -150,6 +169,8 @@ def main():
             ttl=dict(type="int", default=3600),
             wait_timeout=dict(type="int", default=0),
             break_stale=dict(type="bool", default=False),
+            controller=dict(type="dict"),
+            break_dead=dict(type="dict"),
             force=dict(type="bool", default=False),
             path=dict(type="path", default="/var/lib/launchbay/locks"),
         ),
@@ -164,7 +185,7 @@ def main():
         if params["state"] == "acquired":
             changed, record, broken, waited = lock.acquire(
                 params["owner"], token, params["reason"], params["ttl"], params["wait_timeout"],
-                params["break_stale"], module.check_mode,
+                params["break_stale"], module.check_mode, params["controller"], params["break_dead"],
             )
             result = dict(changed=changed, lock=public(record), broken=public(broken), waited=round(waited, 1))
             result["diff"] = dict(before=(public(broken) or {}) if changed else public(record), after=public(record))

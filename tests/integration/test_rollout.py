@@ -327,8 +327,9 @@ def restarts_during_a_deploy(args, bound=30):
 def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the_release(on_v1):
     """Four faults on the same deploys (they cost minutes each):
     FAULT controller-killed: ansible-playbook SIGKILLed while a new replica starts; the replicas
-    keep serving, and the next run (breaking the dead run's lock once it is stale) ends with
-    exactly the replicas it wants, each in Traefik's routing file and nothing else.
+    keep serving, and the next run (taking over at once the lock of the run that died on this
+    controller, with no TTL to wait and no flag) ends with exactly the replicas it wants, each in
+    Traefik's routing file and nothing else.
     Then PostgreSQL and Traefik restarted during the next deploy (restarts_during_a_deploy).
     Then a tag that moved (like `latest`) and an environment that changed: the rollback brings
     back the release's own image by ID with its own environment, not a no-op with today's."""
@@ -340,7 +341,7 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
         gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
         try:
             victim = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local",
-                                       *moving("first", "-e", "run_lock_ttl=5")], cwd=REPO, env=env,
+                                       *moving("first")], cwd=REPO, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             deadline = time.monotonic() + 300
             while not {name for name, _image in replicas()} - before:
@@ -348,14 +349,14 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
                 time.sleep(0.1)
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait(30)
-            killed = time.monotonic()
             stray = replicas()
-            # the dead run's lock is stale once its TTL (5 s) has passed without a renewal
-            time.sleep(max(0.0, 6 - (time.monotonic() - killed)))
-            rc, out, _s = playbook("deploy", *moving("first", "-e", "run_lock_break_stale=true"))
+            with open(LOCK, encoding="utf-8") as handle:
+                assert json.load(handle)["controller"]["pid"] == victim.pid  # the dead run's lock, far from stale
+            rc, out, _s = playbook("deploy", *moving("first"))
         finally:
             load = gen.stop()
         assert rc == 0, out[-3000:]
+        assert "Took over the lock of local held by killed-run@" in out and "died on this controller" in out, out[-3000:]
         assert load["failed"] == 0, "failed requests: %s; first: %s" % (load["failure_reasons"], load["first_failures"])
         now = replicas()
         assert len(now) == 2 and {replica_env(name)["NOTE"] for name, _image in now} == {"first"}, now

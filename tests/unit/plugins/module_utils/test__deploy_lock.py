@@ -184,3 +184,40 @@ def test_renewal_in_check_mode_of_a_lock_check_mode_never_wrote(lock):
     lock.acquire("bob", "run-2")
     with pytest.raises(LockError, match="held by bob"):
         lock.renew("run-1", check_mode=True)
+
+
+ALICE_RUN = {"boot_id": "b-1", "pid_namespace": "pid:[1]", "pid": 4242, "started": 777}
+
+
+def test_the_controller_is_recorded_and_named_to_others(lock):
+    lock.acquire("alice", "run-1", "deploy v2", controller=ALICE_RUN)
+    assert lock.read()["controller"] == ALICE_RUN
+    with pytest.raises(LockError, match="held by alice .*ansible-playbook PID 4242"):
+        lock.acquire("bob", "run-2")
+
+
+def test_a_run_found_gone_is_taken_over_at_once_stale_or_not(lock, clock):
+    lock.acquire("alice", "run-1", controller=ALICE_RUN)
+    clock.now += 5  # far from stale
+    changed, record, broken, waited = lock.acquire("bob", "run-2", controller=dict(ALICE_RUN, pid=5151), break_dead=ALICE_RUN)
+    assert changed and waited == 0 and record["owner"] == "bob" and record["controller"]["pid"] == 5151
+    assert broken["owner"] == "alice" and broken["broken_because"] == "gone"
+    assert lock.read()["token"] == "run-2"
+
+
+def test_break_dead_never_takes_the_lock_of_another_run(lock):
+    """The run found gone was replaced by another one in the meantime (or never held it)."""
+    lock.acquire("carol", "run-3", controller=dict(ALICE_RUN, pid=6000))
+    with pytest.raises(LockError, match="held by carol"):
+        lock.acquire("bob", "run-2", break_dead=ALICE_RUN)
+    lock.release("run-3")
+    lock.acquire("dave", "run-4")  # recorded no controller
+    with pytest.raises(LockError, match="held by dave"):
+        lock.acquire("bob", "run-2", break_dead=ALICE_RUN)
+    assert lock.read()["token"] == "run-4"
+
+
+def test_a_stale_lock_broken_says_why(lock, clock):
+    lock.acquire("alice", "run-1", ttl=60)
+    clock.now += 61
+    assert lock.acquire("bob", "run-2", break_stale=True)[2]["broken_because"] == "stale"
