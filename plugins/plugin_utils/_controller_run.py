@@ -7,7 +7,7 @@ A run's identity is the ansible-playbook process: the kernel's boot id, the PID 
 PID and the process's start time (clock ticks since boot, so a PID used again by another
 process does not pass for it). A run is gone only when it ran in this boot and in this PID
 namespace (so this controller sees every process it could be) and no process has that PID with
-that start time. Anything else (another machine, a container with its own PIDs, a reboot since,
+that start time (or only a zombie of it). Anything else (another machine, a container with its own PIDs, a reboot since,
 a record without these fields) is not judged: the caller keeps waiting for the lock's TTL.
 Private: no API promise."""
 
@@ -27,13 +27,21 @@ def _read(path):
         return None
 
 
-def _start_time(pid, proc):
-    """Field 22 of /proc/PID/stat (after the command name, which may hold spaces and parens)."""
+def _stat(pid, proc):
+    """(state, start time) from /proc/PID/stat: fields 3 and 22, after the command name, which may
+    hold spaces and parens; None when there is no such process."""
     stat = _read(os.path.join(proc, str(pid), "stat"))
     if not stat or ")" not in stat:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+    if len(fields) <= 19 or not fields[19].isdigit():
+        return None
+    return fields[0], int(fields[19])
+
+
+def _start_time(pid, proc):
+    found = _stat(pid, proc)
+    return found[1] if found else None
 
 
 def _pid_namespace(proc):
@@ -75,4 +83,6 @@ def is_gone(record, proc=PROC):
         return False
     if _here(proc) != (record.get("boot_id"), record.get("pid_namespace")):
         return False
-    return _start_time(pid, proc) != record["started"]
+    found = _stat(pid, proc)
+    # a zombie (killed, not yet reaped by its parent) runs nothing any more
+    return found is None or found[1] != record["started"] or found[0] in ("Z", "X")

@@ -3,13 +3,14 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 from ansible_collections.launchbay.webstack.plugins.plugin_utils._controller_run import identity, is_gone, playbook_pid
 
 
-def fake_proc(root, boot_id="boot-1", namespace="pid:[4026531836]", processes=None):
+def fake_proc(root, boot_id="boot-1", namespace="pid:[4026531836]", processes=None, state="S"):
     """A /proc with a boot id, this process's PID namespace and `processes` {pid: start time}."""
     (root / "sys" / "kernel" / "random").mkdir(parents=True)
     (root / "sys" / "kernel" / "random" / "boot_id").write_text(boot_id + "\n")
@@ -18,7 +19,7 @@ def fake_proc(root, boot_id="boot-1", namespace="pid:[4026531836]", processes=No
     for pid, started in (processes or {}).items():
         (root / str(pid)).mkdir()
         # the command name may hold spaces and parentheses; the start time is field 22
-        fields = ["S"] + ["0"] * 18 + [str(started)] + ["0"] * 10
+        fields = [state] + ["0"] * 18 + [str(started)] + ["0"] * 10
         (root / str(pid) / "stat").write_text("%d (ansible-playbook (x) y) %s\n" % (pid, " ".join(fields)))
     return str(root)
 
@@ -42,6 +43,11 @@ def test_a_process_that_ended_is_gone(proc):
     os.remove(os.path.join(proc, "200", "stat"))
     os.rmdir(os.path.join(proc, "200"))
     assert is_gone(record, proc) is True
+
+
+def test_a_zombie_is_gone(tmp_path):
+    proc = fake_proc(tmp_path, processes={100: 5000}, state="Z")
+    assert is_gone({"boot_id": "boot-1", "pid_namespace": "pid:[4026531836]", "pid": 100, "started": 5000}, proc) is True
 
 
 def test_a_pid_used_again_by_another_process_is_gone(proc):
@@ -74,6 +80,11 @@ def test_on_this_machine_a_child_is_alive_until_it_ends():
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     record = identity(child.pid)
     assert record and is_gone(record) is False
-    child.communicate(b"")
+    child.stdin.close()
+    deadline = time.monotonic() + 30
+    while not is_gone(record):  # a zombie until reaped: gone already
+        assert time.monotonic() < deadline, "the child never ended"
+        time.sleep(0.05)
+    child.wait(5)
     assert is_gone(record) is True
     assert playbook_pid() == os.getpid()  # not a multiprocessing child
