@@ -7,8 +7,9 @@ A run's identity is the ansible-playbook process: the kernel's boot id, the PID 
 PID and the process's start time (clock ticks since boot, so a PID used again by another
 process does not pass for it). A run is gone only when it ran in this boot and in this PID
 namespace (so this controller sees every process it could be) and no process has that PID with
-that start time (or only a zombie of it). Anything else (another machine, a container with its own PIDs, a reboot since,
-a record without these fields) is not judged: the caller keeps waiting for the lock's TTL.
+that start time (or only a zombie of it). Anything else (another machine, a container with its
+own PIDs, a reboot since, a record without these fields) is not judged: the caller keeps waiting
+for the lock's TTL.
 Private: no API promise."""
 
 from __future__ import annotations
