@@ -111,6 +111,15 @@ options:
     description: Seconds between Traefik confirming a replica left the rotation and its SIGTERM.
     type: float
     default: 2
+  busy_timeout:
+    description:
+      - Seconds to wait while another process on the host rolls the same app over (the module of a run whose
+        controller died, still at work there). A rollout holds an exclusive C(flock) of C(/run/launchbay/<app>.rollout),
+        which the kernel drops when its process ends, so the wait ends as soon as that rollout does.
+      - After this time the module fails, naming the other process, and changes nothing.
+      - Check mode neither waits nor takes it.
+    type: int
+    default: 600
   traefik:
     description: Route through Traefik; omit to run the replicas without it.
     type: dict

@@ -53,6 +53,7 @@ ROLLOUT_ARGUMENT_SPEC = dict(
     config_hash_extra=dict(type="str", default="", no_log=False),
     health_timeout=dict(type="int", default=120),
     drain_delay=dict(type="float", default=2),
+    busy_timeout=dict(type="int", default=600),
     traefik=dict(type="dict", options=_TRAEFIK_SPEC),
     mask_values=dict(type="list", elements="str", default=[], no_log=True),
 )
@@ -89,6 +90,8 @@ def input_errors(params):
     errors = []
     if params["replicas"] < 1:
         errors.append("replicas must be at least 1, got %d" % params["replicas"])
+    if params["busy_timeout"] < 0:
+        errors.append("busy_timeout must be 0 or more, got %d" % params["busy_timeout"])
     if params["batch_size"] < 0:
         errors.append("batch_size must be 0 (all at once) or more, got %d" % params["batch_size"])
     try:

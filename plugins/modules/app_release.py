@@ -171,6 +171,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._release import Release, ReleaseError
 from ansible_collections.launchbay.webstack.plugins.module_utils._release_ledger import RELEASE_SPEC, LedgerError, ReleaseLedger
+from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_mutex import RolloutBusy, rollout_mutex
 from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_options import (
     ROLLOUT_ARGUMENT_SPEC,
     build_rolling_update,
@@ -212,18 +213,23 @@ def main():
     def rollout(image, check_mode, settings=None):
         return build_rolling_update(client, with_settings(params, settings), image, check_mode)
 
+    what = "app_release %s %s" % (params["direction"], params["image"] if params["direction"] == "deploy" else params["rollback_to"])
+    waited = []
     try:
-        release = Release(ReleaseLedger(params["ledger_path"], params["app"]), rollout, params["keep"], module.check_mode)
-        if params["direction"] == "deploy":
-            result = release.deploy(params["image"], dict((k, v) for k, v in params["release"].items() if v is not None),
-                                    recorded_settings(params))
-        else:
-            result = release.rollback(params["rollback_to"], params["allow_schema_downgrade"],
-                                      params["rollback_settings"] == "current")
+        # the ledger's read-decide-write and the rollout, one process of this host at a time
+        with rollout_mutex(params["app"], what, params["busy_timeout"], module.check_mode) as waited:
+            release = Release(ReleaseLedger(params["ledger_path"], params["app"]), rollout, params["keep"], module.check_mode)
+            if params["direction"] == "deploy":
+                result = release.deploy(params["image"], dict((k, v) for k, v in params["release"].items() if v is not None),
+                                        recorded_settings(params))
+            else:
+                result = release.rollback(params["rollback_to"], params["allow_schema_downgrade"],
+                                          params["rollback_settings"] == "current")
     except ReleaseError as exc:
-        module.fail_json(msg=str(exc), states=exc.states, events=exc.events)
-    except LedgerError as exc:
+        module.fail_json(msg=str(exc), states=exc.states, events=waited + exc.events)
+    except (LedgerError, RolloutBusy) as exc:
         module.fail_json(msg=str(exc))
+    result["events"] = waited + result.get("events", [])
     # the diff: the replicas and image before and after (as rolling_update's), and the release ids
     diff = result.pop("diff")
     if result["changed"]:

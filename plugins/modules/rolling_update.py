@@ -116,6 +116,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.launchbay.webstack.plugins.module_utils._docker_api import DOCKER_ARGUMENT_SPEC, DockerClient, DockerError
 from ansible_collections.launchbay.webstack.plugins.module_utils._health import container_state
+from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_mutex import RolloutBusy, rollout_mutex
 from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_options import (
     ROLLOUT_ARGUMENT_SPEC,
     build_rolling_update,
@@ -155,13 +156,18 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
     manager = build_rolling_update(client, params, params["image"], module.check_mode)
+    waited = []
     try:
-        result = manager.run()
+        with rollout_mutex(params["app"], "rolling_update %s" % params["image"], params["busy_timeout"],
+                           module.check_mode) as waited:
+            result = manager.run()
     except (RolloutError, DockerError) as exc:
-        module.fail_json(msg=failure_message(exc), states=getattr(exc, "states", {}), events=manager.events)
+        module.fail_json(msg=failure_message(exc), states=getattr(exc, "states", {}), events=waited + manager.events)
+    except RolloutBusy as exc:
+        module.fail_json(msg=str(exc))
     before = result.pop("before")
     after = result.pop("after")
-    result["events"] = manager.events
+    result["events"] = waited + manager.events
     if result["changed"]:
         result["diff"] = dict(before=before, after=after)
     module.exit_json(**result)

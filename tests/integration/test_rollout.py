@@ -3,7 +3,11 @@
 Every phase runs lab/loadgen.py's generator at 100 requests/s against Traefik on
 127.0.0.1:443 (certificate verified with the lab CA) and asserts that not one request
 failed and that the versions served switch as expected. Also: the deploy lock refuses a
-second deploy while one runs, a crashed replica is back within 30 s.
+second deploy while one runs, a rollout waits for another still at work on the host, a crashed
+replica is back within 30 s.
+
+Over 300 lines because every test here shares one deployed stack (on_v1), which takes minutes
+to build; the helpers are the load, the ledger and the replicas.
 """
 
 import json
@@ -25,6 +29,7 @@ DOMAIN = "demo.launchbay.test"
 LAB_ACME = os.environ.get("LAUNCHBAY_LAB_ACME_DIR", os.path.expanduser("~/.config/launchbay/lab-acme"))
 LEDGER = "/var/lib/launchbay/releases/demo.json"
 LOCK = "/var/lib/launchbay/locks/local.lock"
+MUTEX = "/run/launchbay/demo.rollout"
 RATE = 100
 
 
@@ -397,3 +402,70 @@ def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):
         time.sleep(0.5)
     assert back is not None and back < 30, "not back within 60 s"
     print("crashed replica back (healthy and routed) after %.1f s" % back)
+
+
+# Holds the app's rollout mutex until killed: another rollout still at work on the host.
+MUTEX_HOLDER = """
+import sys, time
+from ansible_collections.launchbay.webstack.plugins.module_utils._rollout_mutex import rollout_mutex
+with rollout_mutex("demo", "the module of a run whose controller died", 5, directory=sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def openers(path):
+    """PIDs of the processes that have `path` open."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+            if any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path for fd in fds):
+                found.add(int(pid))
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_a_rollout_waits_for_another_still_at_work_on_the_host(on_v1, tmp_path):
+    """A run that took over the lock of a run whose controller died may find that run's module
+    still rolling the app on the host (an SSH session or an Ansible worker outlives
+    ansible-playbook). The deploy's rollout must wait for it, not race it, and go on at once
+    when it ends: here a process of the test holds the app's rollout mutex until killed."""
+    holder = subprocess.Popen([sys.executable, "-c", MUTEX_HOLDER, os.path.dirname(MUTEX)], stdout=subprocess.PIPE,
+                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), USER="rollout-test", ANSIBLE_REMOTE_TMP=REMOTE_TMP)
+    log = tmp_path / "deploy.log"
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        gen = LoadGenerator(DOMAIN, os.path.join(LAB_ACME, "pebble-root.pem"), rate=RATE, workers=8, max_seconds=600).start()
+        try:
+            with open(log, "w", encoding="utf-8") as out:
+                deploy = subprocess.Popen(["ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/local", "-v",
+                                           "-e", json.dumps({"app_env": {"APP_ENVIRONMENT": "local", "NOTE": "after-the-wait"}})],
+                                          cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+                deadline = time.monotonic() + 300
+                while not openers(MUTEX) - {holder.pid}:  # the deploy's rollout has opened the mutex: it waits
+                    assert deploy.poll() is None, "the deploy ended without waiting: %s" % log.read_text()[-3000:]
+                    assert time.monotonic() < deadline, "the deploy never reached its rollout"
+                    time.sleep(0.2)
+                waiting = time.monotonic()
+                before = replicas()
+                holder.kill()
+                holder.wait(10)
+                rc = deploy.wait(600)
+            went_on = time.monotonic() - waiting
+        finally:
+            load = gen.stop()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    text = " ".join(log.read_text(encoding="utf-8").split())
+    assert rc == 0, text[-3000:]
+    assert "for the rollout of process %d (the module of a run whose controller died" % holder.pid in text, text[-3000:]
+    assert load["failed"] == 0, "failed requests: %s; first: %s" % (load["failure_reasons"], load["first_failures"])
+    after = replicas()
+    assert len(after) == 2 and not set(map(tuple, after)) & set(map(tuple, before)), (before, after)
+    assert {replica_env(name)["NOTE"] for name, _image in after} == {"after-the-wait"}
+    print("rollout mutex: the deploy waited for the holder, went on when it ended and was done %.1f s later; %s"
+          % (went_on, brief(load)))
