@@ -75,7 +75,7 @@ def rollout_mutex(app, what, timeout, check_mode=False, directory=DIRECTORY, clo
                                   "a run whose controller died leaves its module running until it ends"
                                   % (app, _describe(holder, clock()), os.path.join(directory, app + ".rollout"), int(waited)))
             sleep(min(delay, max(timeout - waited, 0.01)))
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 0.5)
         if holder is not None:
             events.append("waited %.1fs for the rollout of %s to end" % (clock() - began, _describe(holder, clock())))
         os.ftruncate(fd, 0)

@@ -70,14 +70,17 @@ def pipeline_file(collection):
 
 
 def inventory(repo, name):
-    """The local inventory as the app repository's staging or production one."""
+    """The local inventory as the app repository's staging or production one. The engine's restart
+    command is the local inventory's word for word (its path from this checkout's inventory), so
+    that the Docker host role finds its inputs as the local deploys left them and is skipped."""
     dest = repo / "inventories" / name
     shutil.copytree(os.path.join(REPO, "inventories", "local"), dest, symlinks=False)
+    engine = os.path.join(REPO, "inventories", "local", "..", "..", "lab", "engine.sh")
     (dest / "group_vars" / "all" / "20_pipeline.yml").write_text(
         "---\n"
         "app_env: {APP_ENVIRONMENT: %s}\n"
         "app_health_timeout: 30\n"
-        "docker_host_restart_command: [bash, %s, restart]\n" % (name, json.dumps(os.path.join(REPO, "lab", "engine.sh"))),
+        "docker_host_restart_command: [bash, %s, restart]\n" % (name, json.dumps(engine)),
         encoding="utf-8")
 
 

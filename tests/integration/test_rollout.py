@@ -358,6 +358,7 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
             with open(LOCK, encoding="utf-8") as handle:
                 assert json.load(handle)["controller"]["pid"] == victim.pid  # the dead run's lock, far from stale
             rc, out, _s = playbook("deploy", *moving("first"))
+            orphans = reap("killed-run")
         finally:
             load = gen.stop()
         assert rc == 0, out[-3000:]
@@ -371,7 +372,9 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
         all_demo = subprocess.run(["docker", "ps", "-aq", "--filter", "label=launchbay.app=demo", "--filter", "label=launchbay.role=app"],
                                   capture_output=True, text=True, check=True).stdout.split()
         assert len(all_demo) == 2, "no stray replica, running or stopped: %s" % all_demo
-        print("FAULT controller-killed: killed with replicas %s; the next run left exactly %s, routed; %s" % (stray, now, brief(load)))
+        print("FAULT controller-killed: killed with replicas %s; the next run left exactly %s, routed; %s; %d processes of the "
+              "killed run were still there afterwards (Ansible's workers each have a session of their own), now killed"
+              % (stray, now, brief(load), len(orphans)))
 
         subprocess.run(["docker", "tag", "launchbay-lab/demo-app:v2", tag], check=True)
         restarts_during_a_deploy(moving("second"))
@@ -384,6 +387,23 @@ def test_killed_controller_restarts_mid_deploy_and_a_rollback_that_recreates_the
         print("rollback after the tag moved: v1's image by ID with its own environment, %s" % brief(load))
     finally:
         subprocess.run(["docker", "rmi", tag], capture_output=True, check=False)
+        reap("killed-run")
+
+
+def reap(user):
+    """Kill what is left of a run started with USER=`user`: killing ansible-playbook's process
+    group does not reach its workers (each runs in a session of its own). Their PIDs."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as handle:
+                if b"\0USER=%s\0" % user.encode("utf-8") not in b"\0" + handle.read():
+                    continue
+            os.kill(int(pid), signal.SIGKILL)
+            left.append(int(pid))
+        except OSError:  # ended meanwhile
+            continue
+    return left
 
 
 def test_crashed_replica_is_back_serving_within_30_seconds(on_v1):
