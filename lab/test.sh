@@ -8,7 +8,7 @@
 #   integration pytest tests/integration (the local stack, demo app, preflight, build, the pipeline under act),
 #               and the backup benchmark's short run
 #   molecule    every scenario in molecule/ (Docker-in-Docker hosts)
-# lint and unit run first (a minute; they fail fast). The long checks then run
+# The quick lints run first (seconds). Everything else then runs
 # LAUNCHBAY_TEST_JOBS at a time (default 2), longest first: the integration tests
 # and each Molecule scenario are one check each, on hosts, networks and ports of
 # their own, and each spends most of its time waiting on containers, so two of
@@ -95,12 +95,15 @@ PY
 check_lint() {
   check "yamllint" yamllint -- yamllint --strict .
   check "docs/configuration.md matches the argument specs" config-docs -- python lab/gen_config_docs.py --check
-  check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline
   check "pipelines (actionlint, the shared action's scripts, ansible-builder create)" pipelines -- python lab/lint_pipelines.py
   # CHANGELOG.md is generated from changelogs/ (antsibull-changelog): fragments valid, file up to date
   check "changelog (antsibull-changelog lint, CHANGELOG.md generated)" changelog -- bash -c \
     "cd .collections/ansible_collections/launchbay/webstack && antsibull-changelog lint && antsibull-changelog generate && git diff --exit-code CHANGELOG.md"
 }
+
+# ansible-lint reads the checkout and writes nothing in it, so it runs in the pool beside the
+# integration tests (which build the collection from the checkout).
+check_ansible_lint() { check "ansible-lint (production profile)" ansible-lint -- ansible-lint --profile production --offline; }
 
 check_sanity() {
   # ansible-test needs the collection under ansible_collections/NAMESPACE/NAME.
@@ -147,18 +150,22 @@ molecule_scenarios() {
   done
 }
 
-# The checks asked for: lint and unit now, in order; the long ones queued for the
-# pool, longest first (sanity last: it is short and fills a gap at the end).
+# The checks asked for: the quick lints now, in order (CHANGELOG.md is generated there, before
+# anything reads the checkout); then the pool: the integration tests (the longest check) in one
+# slot from the start, ansible-lint and unit first in the other (they fail fast), then the
+# Molecule scenarios, longest first (sanity last: it is short and fills a gap at the end).
 wants() { [[ " ${STAGES[*]} " == *" $1 "* ]]; }
 for stage in "${STAGES[@]}"; do
   case "${stage}" in
-    lint | unit) "check_${stage}" ;;
-    sanity | integration | molecule) ;;
+    lint) check_lint ;;
+    unit | sanity | integration | molecule) ;;
     *) lab_die "unknown stage '${stage}' (known: lint unit sanity integration molecule)" ;;
   esac
 done
 QUEUE=()
 wants integration && QUEUE+=("check_integration")
+wants lint && QUEUE+=("check_ansible_lint")
+wants unit && QUEUE+=("check_unit")
 if wants molecule; then
   while read -r scenario; do QUEUE+=("check_molecule ${scenario}"); done < <(molecule_scenarios)
 fi
