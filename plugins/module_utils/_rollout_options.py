@@ -88,6 +88,8 @@ def with_settings(params, settings):
 def input_errors(params):
     """The wrong inputs, each named; [] when all are right."""
     errors = []
+    if not params["app"] or "/" in params["app"] or params["app"].startswith("."):
+        errors.append("app must be a name (no '/', not starting with '.'), got %r" % params["app"])
     if params["replicas"] < 1:
         errors.append("replicas must be at least 1, got %d" % params["replicas"])
     if params["busy_timeout"] < 0:

@@ -213,7 +213,8 @@ def main():
     def rollout(image, check_mode, settings=None):
         return build_rolling_update(client, with_settings(params, settings), image, check_mode)
 
-    what = "app_release %s %s" % (params["direction"], params["image"] if params["direction"] == "deploy" else params["rollback_to"])
+    what = "app_release %s %s" % (params["direction"], params["image"] if params["direction"] == "deploy"
+                                  else params["rollback_to"] or "to the previous release")
     waited = []
     try:
         # the ledger's read-decide-write and the rollout, one process of this host at a time
