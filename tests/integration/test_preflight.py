@@ -1,9 +1,14 @@
 """Bad input stops playbooks/deploy.yml in its preflight play, before any host changes.
 
-Each case runs the real deploy against this machine (the local inventory) with one bad
-input, and asserts: the run fails, the message names the variable and what is expected,
-the failure happened before the first play that changes anything, no secret value is
-printed, and the host is exactly as before (containers, networks, volumes, files).
+Every case's message is checked in one run of the preflight's per-role checks (the task file
+the deploy's preflight play runs, roles/preflight/tasks/roles.yml), one host per case: a host
+fails at its own first wrong setting, so all cases are read from one run. The real deploy,
+against this machine (the local inventory), runs the cases of DEPLOY_CASES (one or more per
+role, and those checked outside the roles' own checks), the misspelt variables and the
+inventories that make no sense, and asserts: the run fails, the message names the variable
+and what is expected, the failure happened before the first play that changes anything, no
+secret value is printed, and the host is exactly as before (containers, networks, volumes,
+files).
 """
 
 import concurrent.futures
@@ -12,8 +17,10 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
+import yaml
 
 from conftest import LOCAL_SECRETS, REPO
 
@@ -27,7 +34,7 @@ CASES = [
     ("image-missing", {"app_image": None}, "app_image"),
     ("app-name-space", {"app_name": "my shop"}, "app_name must be letters, digits"),
     ("app-port-text", {"app_port": "http"}, "app_port"),
-    ("app-env-string", {"app_env": "FOO=bar"}, "app_env"),
+    ("app-env-string", {"app_env": "FOO=bar"}, "app_env must be a mapping of NAME: value, like {LOG_LEVEL: info} (found a str)"),
     ("app-secret-lowercase-key", {"app_secrets": {"db_url": "postgresql://a:b@c/d"}}, "app_secrets: every key must be an environment variable name"),
     ("app-secret-empty", {"app_secrets": {"SECRET_KEY": ""}}, "every value must be non-empty"),
     ("app-restart-policy", {"app_restart_policy": "sometimes"}, "app_restart_policy"),
@@ -79,6 +86,15 @@ CASES = [
     ("alert-relay-localhost", {"backups_alert_email_to": ["ops@example.com"], "backups_alert_smtp_host": "localhost"},
      "('localhost' is the container itself there)"),
 ]
+
+CASE_IDS = [c[0] for c in CASES]
+# Through the real deploy: at least one case per role, the secrets and the plain password (not
+# printed), and the cases checked outside the roles' own checks (OUTSIDE_THE_ROLES).
+DEPLOY_CASES = {"image-without-tag", "app-secret-empty", "pg-password-weak", "docker-log-max-size", "dashboard-plain-password",
+                "alert-email-without-relay"}
+# Checked by the preflight's inventory checks (groups.yml, inventory.yml), not a role's own.
+OUTSIDE_THE_ROLES = {"logs-without-log-host", "domain-claimed-twice"}
+DEPLOY_CASES |= OUTSIDE_THE_ROLES
 
 # A failure names only the inputs that are wrong: these rules' variables are satisfied in
 # the case of the same id and must not appear in its message.
@@ -151,6 +167,10 @@ def assert_stopped_in_preflight(res, expected, before):
     assert "PLAY [Prepare the Docker hosts]" not in out, "failed after the preflight play:\n" + out[-3000:]
     assert "changed=0" in out and "changed=1" not in out
     assert snapshot() == before
+    assert_no_secret_printed(out)
+
+
+def assert_no_secret_printed(out):
     assert "plain-dashboard-pw" not in out
     for name in os.listdir(SECRET_DIR):  # the local environment's real secrets
         with open(os.path.join(SECRET_DIR, name), encoding="utf-8") as handle:
@@ -165,20 +185,82 @@ def deployed(local_stack):
 
 @pytest.fixture(scope="module")
 def case_runs(deployed):
-    """Every case's run, two at a time: none may change the host, so they can share it (the
-    snapshot is taken before all of them and compared after each case's run is read)."""
+    """The deploy of each case of DEPLOY_CASES, two at a time: none may change the host, so they
+    can share it (the snapshot is taken before all of them and compared after each case's run is
+    read)."""
     before = snapshot()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {case: pool.submit(run_deploy, extra) for case, extra, _expected in CASES}
+        futures = {case: pool.submit(run_deploy, extra) for case, extra, _expected in CASES if case in DEPLOY_CASES}
         return before, {case: future.result() for case, future in futures.items()}
 
 
-@pytest.mark.parametrize("case, extra, expected", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_stops_in_preflight(case_runs, case, extra, expected):
+@pytest.mark.parametrize("case, extra, expected", [c for c in CASES if c[0] in DEPLOY_CASES], ids=sorted(DEPLOY_CASES, key=CASE_IDS.index))
+def test_bad_input_stops_the_deploy_in_preflight(case_runs, case, extra, expected):
     before, results = case_runs
     res = results[case]
     assert_stopped_in_preflight(res, expected, before)
     message = failure_message(res.stdout)
+    for name in NOT_NAMED.get(case, []):
+        assert name not in message, "%s is right here but the message names it: %s" % (name, message)
+
+
+@pytest.fixture(scope="module")
+def roles_checks(deployed, tmp_path_factory):
+    """One run of the preflight's per-role checks with one host per case (the case's variables
+    as host variables over the local inventory's group_vars, like extra vars over them); the
+    run's output, each host's failure message, and the snapshot taken before it."""
+    path = tmp_path_factory.mktemp("preflight-cases")
+    # no case is the monitoring's: off, as one monitoring server for all the case hosts would
+    # make the monitoring's own checks fail on each of them
+    hosts = {case: dict({"monitoring_enabled": False}, **extra) for case, extra, _expected in CASES if case not in OUTSIDE_THE_ROLES}
+    groups = {group: {"hosts": {case: None for case in hosts}} for group in ("webstack_db", "webstack_app")}
+    inventory = {"all": {"children": {
+        "cases": {"hosts": hosts},
+        "webstack": {"children": groups, "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                                  "_local_secrets": SECRET_DIR}},
+    }}}
+    (path / "hosts.yml").write_text(json.dumps(inventory))
+    os.symlink(os.path.join(REPO, "inventories", "local", "group_vars"), path / "group_vars")
+    before = snapshot()
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    res = subprocess.run(["ansible-playbook", os.path.join(REPO, "tests", "integration", "files", "preflight_cases.yml"), "-i", str(path)],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return res, host_failures(res.stdout), before
+
+
+def host_failures(out):
+    """{host: its failure's msg, folded into one line} from a run's output (each failure is
+    printed as "fatal: [HOST]: FAILED! =>" and the result as indented YAML)."""
+    failures, host, lines = {}, None, []
+    for line in out.splitlines() + [""]:
+        if host is not None and line.startswith(" "):
+            lines.append(line)
+            continue
+        if host is not None:
+            failures[host] = " ".join(str(yaml.safe_load(textwrap.dedent("\n".join(lines))).get("msg")).split())
+            host = None
+        if line.startswith("fatal: ["):
+            host, lines = line[len("fatal: ["):line.index("]")], []
+    return failures
+
+
+def test_the_roles_checks_change_nothing_and_print_no_secret(roles_checks):
+    res, failures, before = roles_checks
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert sorted(failures) == sorted(c[0] for c in CASES if c[0] not in OUTSIDE_THE_ROLES), out[-3000:]
+    assert "changed=0" in out and " changed=1" not in out
+    assert snapshot() == before
+    assert_no_secret_printed(out)
+
+
+@pytest.mark.parametrize("case, extra, expected", [c for c in CASES if c[0] not in OUTSIDE_THE_ROLES],
+                         ids=[c[0] for c in CASES if c[0] not in OUTSIDE_THE_ROLES])
+def test_bad_input_is_named_by_the_roles_checks(roles_checks, case, extra, expected):
+    _res, failures, _before = roles_checks
+    assert case in failures, "the case's host passed the checks"
+    message = failures[case]
+    assert " ".join(expected.split()) in message, message
     for name in NOT_NAMED.get(case, []):
         assert name not in message, "%s is right here but the message names it: %s" % (name, message)
 
