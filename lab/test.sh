@@ -65,12 +65,13 @@ check() {
   report "${name}" "$((rc == 0))" "$((rc != 0))" "$(($(date +%s) - t0))" "${log}"
 }
 
-# pytest counts each test case; its junit report feeds the totals.
+# run_pytest NAME PATH [ARG...]: pytest counts each test case; its junit report feeds the totals.
 run_pytest() {
   local name="$1" path="$2" xml="${LOG_DIR}/$1.xml" log="${LOG_DIR}/$1.log" t0 rc counts
+  shift 2
   t0=$(date +%s)
   set +e
-  python -m pytest -q -p no:cacheprovider --junitxml="${xml}" "${path}" >"${log}" 2>&1
+  python -m pytest -q -p no:cacheprovider --junitxml="${xml}" "${path}" "$@" >"${log}" 2>&1
   rc=$?
   set -e
   counts="$(python - "${xml}" <<'PY'
@@ -116,7 +117,10 @@ check_sanity() {
 
 check_unit() { run_pytest unit tests/unit; }
 
-check_integration() { run_pytest integration tests/integration; }
+# The integration tests in two checks: the modules that share the local stack (one after the
+# other, the longest check of all), and the others (containers of their own, no deploy).
+check_integration() { run_pytest integration tests/integration --part stack; }
+check_integration_other() { run_pytest integration-other tests/integration --part other; }
 
 # The backup benchmark's short run (50 MB): the tool's backup and restore through the lab's
 # S3 against plain pg_dump and pg_restore, figures printed, restored row counts checked.
@@ -169,7 +173,7 @@ wants unit && QUEUE+=("check_unit")
 if wants molecule; then
   while read -r scenario; do QUEUE+=("check_molecule ${scenario}"); done < <(molecule_scenarios)
 fi
-wants integration && QUEUE+=("check_backup_benchmark")
+wants integration && QUEUE+=("check_integration_other" "check_backup_benchmark")
 wants sanity && QUEUE+=("check_sanity")
 
 for job in "${QUEUE[@]}"; do

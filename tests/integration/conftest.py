@@ -1,8 +1,9 @@
 """Fixtures for the integration tests: real containers from the lab images.
 
-Everything a test starts carries the label launchbay.test=integration and is removed
-before (leftovers of an interrupted run) and after the session. Traffic goes only to
-127.0.0.1 ports published by these containers.
+Everything a test starts carries the label launchbay.test=integration. The fixtures' containers
+(below) are removed before (leftovers of an interrupted run) and after the session, each stack
+module's by that module. Traffic goes only to 127.0.0.1 ports published by these containers.
+--part stack|other runs one of the two parts (lab/test.sh runs them side by side).
 """
 
 import json
@@ -34,11 +35,23 @@ STACK_MODULES = ["test_image_pruning", "test_preflight", "test_local_deploy", "t
                  "test_migrate_sqlite", "test_rollout"]
 
 
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        name = item.module.__name__.rsplit(".", 1)[-1]
-        return STACK_MODULES.index(name) + 1 if name in STACK_MODULES else 0
-    items.sort(key=rank)  # stable: each module's own order is kept
+def pytest_addoption(parser):
+    parser.addoption("--part", choices=("all", "stack", "other"), default="all",
+                     help="stack: only the modules of STACK_MODULES; other: only the others (they share nothing with "
+                          "the stack's, so lab/test.sh runs the two parts side by side)")
+
+
+def pytest_collection_modifyitems(config, items):
+    def module(item):
+        return item.module.__name__.rsplit(".", 1)[-1]
+
+    part = config.getoption("--part")
+    if part != "all":
+        deselected = [item for item in items if (module(item) in STACK_MODULES) != (part == "stack")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item not in deselected]
+    items.sort(key=lambda item: STACK_MODULES.index(module(item)) + 1 if module(item) in STACK_MODULES else 0)  # stable
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +70,9 @@ def docker(*args, check=True, timeout=120, **kwargs):
 
 
 def cleanup():
-    ids = docker("ps", "-aq", "--filter", "label=" + LABEL, check=False).stdout.split()
+    """The containers of the fixtures below (lbi-postgres, lbi-app-N, lbi-migrate*): not those the
+    stack's modules start, which may run meanwhile (lab/test.sh runs the two parts side by side)."""
+    ids = docker("ps", "-aq", "--filter", "label=" + LABEL, "--filter", "name=^/?lbi-(postgres|app-|migrate)", check=False).stdout.split()
     if ids:
         docker("rm", "-f", "-v", *ids, check=False)
     docker("network", "rm", NETWORK, check=False)
