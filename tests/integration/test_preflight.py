@@ -87,7 +87,6 @@ CASES = [
      "('localhost' is the container itself there)"),
 ]
 
-CASE_IDS = [c[0] for c in CASES]
 # Through the real deploy: at least one case per role, the secrets and the plain password (not
 # printed), and the cases checked outside the roles' own checks (OUTSIDE_THE_ROLES).
 DEPLOY_CASES = {"image-without-tag", "app-secret-empty", "pg-password-weak", "docker-log-max-size", "dashboard-plain-password",
@@ -95,6 +94,8 @@ DEPLOY_CASES = {"image-without-tag", "app-secret-empty", "pg-password-weak", "do
 # Checked by the preflight's inventory checks (groups.yml, inventory.yml), not a role's own.
 OUTSIDE_THE_ROLES = {"logs-without-log-host", "domain-claimed-twice"}
 DEPLOY_CASES |= OUTSIDE_THE_ROLES
+THROUGH_THE_DEPLOY = [c for c in CASES if c[0] in DEPLOY_CASES]
+THROUGH_THE_ROLES_CHECKS = [c for c in CASES if c[0] not in OUTSIDE_THE_ROLES]
 
 # A failure names only the inputs that are wrong: these rules' variables are satisfied in
 # the case of the same id and must not appear in its message.
@@ -190,11 +191,11 @@ def case_runs(deployed):
     read)."""
     before = snapshot()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {case: pool.submit(run_deploy, extra) for case, extra, _expected in CASES if case in DEPLOY_CASES}
+        futures = {case: pool.submit(run_deploy, extra) for case, extra, _expected in THROUGH_THE_DEPLOY}
         return before, {case: future.result() for case, future in futures.items()}
 
 
-@pytest.mark.parametrize("case, extra, expected", [c for c in CASES if c[0] in DEPLOY_CASES], ids=sorted(DEPLOY_CASES, key=CASE_IDS.index))
+@pytest.mark.parametrize("case, extra, expected", THROUGH_THE_DEPLOY, ids=[c[0] for c in THROUGH_THE_DEPLOY])
 def test_bad_input_stops_the_deploy_in_preflight(case_runs, case, extra, expected):
     before, results = case_runs
     res = results[case]
@@ -212,7 +213,7 @@ def roles_checks(deployed, tmp_path_factory):
     path = tmp_path_factory.mktemp("preflight-cases")
     # no case is the monitoring's: off, as one monitoring server for all the case hosts would
     # make the monitoring's own checks fail on each of them
-    hosts = {case: dict({"monitoring_enabled": False}, **extra) for case, extra, _expected in CASES if case not in OUTSIDE_THE_ROLES}
+    hosts = {case: dict({"monitoring_enabled": False}, **extra) for case, extra, _expected in THROUGH_THE_ROLES_CHECKS}
     groups = {group: {"hosts": {case: None for case in hosts}} for group in ("webstack_db", "webstack_app")}
     inventory = {"all": {"children": {
         "cases": {"hosts": hosts},
@@ -248,14 +249,13 @@ def test_the_roles_checks_change_nothing_and_print_no_secret(roles_checks):
     res, failures, before = roles_checks
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
-    assert sorted(failures) == sorted(c[0] for c in CASES if c[0] not in OUTSIDE_THE_ROLES), out[-3000:]
+    assert sorted(failures) == sorted(c[0] for c in THROUGH_THE_ROLES_CHECKS), out[-3000:]
     assert "changed=0" in out and " changed=1" not in out
     assert snapshot() == before
     assert_no_secret_printed(out)
 
 
-@pytest.mark.parametrize("case, extra, expected", [c for c in CASES if c[0] not in OUTSIDE_THE_ROLES],
-                         ids=[c[0] for c in CASES if c[0] not in OUTSIDE_THE_ROLES])
+@pytest.mark.parametrize("case, extra, expected", THROUGH_THE_ROLES_CHECKS, ids=[c[0] for c in THROUGH_THE_ROLES_CHECKS])
 def test_bad_input_is_named_by_the_roles_checks(roles_checks, case, extra, expected):
     _res, failures, _before = roles_checks
     assert case in failures, "the case's host passed the checks"
