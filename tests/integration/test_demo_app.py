@@ -152,13 +152,16 @@ def test_one_json_log_line_per_request(run_app):
     for _i in range(3):
         http("GET", app.url + "/records?limit=1")
 
+    def requests_in(lines):
+        return [entry for entry in lines if entry["event"] == "request" and entry["path"] == "/records"]
+
     def logged():
         """The log's lines once it holds the three requests (the app logs a request after answering it)."""
         found = [json.loads(line) for line in docker("logs", app.name).stdout.splitlines() if line.strip()]
-        return found if len([e for e in found if e["event"] == "request" and e["path"] == "/records"]) >= 3 else None
+        return found if len(requests_in(found)) >= 3 else None
 
     lines = wait_until(logged, 10, "three request lines in the app's log")
-    requests = [entry for entry in lines if entry["event"] == "request" and entry["path"] == "/records"]
+    requests = requests_in(lines)
     assert len(requests) == 3
     assert all(entry["status"] == 200 and entry["version"] == "v1" and "ms" in entry for entry in requests)
     start = [entry for entry in lines if entry["event"] == "start"][0]

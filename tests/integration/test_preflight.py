@@ -200,7 +200,7 @@ def test_bad_input_stops_the_deploy_in_preflight(case_runs, case, extra, expecte
     before, results = case_runs
     res = results[case]
     assert_stopped_in_preflight(res, expected, before)
-    message = failure_message(res.stdout)
+    message = host_failures(res.stdout)["localhost"]
     for name in NOT_NAMED.get(case, []):
         assert name not in message, "%s is right here but the message names it: %s" % (name, message)
 
@@ -263,12 +263,6 @@ def test_bad_input_is_named_by_the_roles_checks(roles_checks, case, extra, expec
     assert " ".join(expected.split()) in message, message
     for name in NOT_NAMED.get(case, []):
         assert name not in message, "%s is right here but the message names it: %s" % (name, message)
-
-
-def failure_message(out):
-    """The text of the failed task's msg (folded back into one line)."""
-    start = out.index("msg:", out.index("fatal:"))
-    return " ".join(out[start:out.index("PLAY RECAP", start)].split())
 
 
 def test_a_misspelt_variable_is_named_with_the_nearest_known_one(deployed):
