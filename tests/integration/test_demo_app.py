@@ -156,9 +156,14 @@ def test_one_json_log_line_per_request(run_app):
         return [entry for entry in lines if entry["event"] == "request" and entry["path"] == "/records"]
 
     def logged():
-        """The log's lines once it holds the three requests (the app logs a request after answering it)."""
+        """The log's lines once it holds the three requests (the app logs a request after answering
+        it); an app that stopped ends the wait at once."""
         found = [json.loads(line) for line in docker("logs", app.name).stdout.splitlines() if line.strip()]
-        return found if len(requests_in(found)) >= 3 else None
+        if len(requests_in(found)) >= 3:
+            return found
+        state = docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", app.name).stdout.strip()
+        assert state.startswith("running"), "the app stopped (%s) after logging %d requests" % (state, len(requests_in(found)))
+        return None
 
     lines = wait_until(logged, 10, "three request lines in the app's log")
     requests = requests_in(lines)
